@@ -1,0 +1,85 @@
+// The dashboard server's messages and REST shapes (ARCHITECTURE.md "REST" and "WebSocket /ws"),
+// declared once for the server and the browser. Runtime-agnostic: no Bun or Node imports.
+import { z } from "zod";
+import type { ExecutionStatus, StageStatus, Usage, WireEvent } from "./events.ts";
+
+/** Client → server over /ws. */
+export const ClientMessageSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("subscribe"),
+    executionId: z.string().min(1),
+    /** the last seq the client has seen; default 0 */
+    since: z.number().int().nonnegative().optional(),
+  }),
+  z.object({ type: z.literal("unsubscribe"), executionId: z.string().min(1) }),
+  z.object({ type: z.literal("watch-executions") }),
+  z.object({ type: z.literal("ping") }),
+]);
+export type ClientMessage = z.infer<typeof ClientMessageSchema>;
+export const CLIENT_MESSAGE_TYPES: readonly ClientMessage["type"][] = ["subscribe", "unsubscribe", "watch-executions", "ping"];
+
+/** One row of `GET /api/executions` and of the `executions` message. */
+export interface ExecutionListItem {
+  id: string;
+  pipelineId: string;
+  pipelineName: string;
+  status: ExecutionStatus;
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  lastSeq: number;
+  /** why it failed, was cancelled or interrupted */
+  error: string | null;
+  /** 1-based place in the queue while queued, else null */
+  queuePosition: number | null;
+}
+
+export interface StageSnapshot {
+  id: string;
+  name: string;
+  type: string;
+  status: StageStatus;
+  startedAt: number | null;
+  endedAt: number | null;
+  cost: number | null;
+  usage: Usage | null;
+  error: string | null;
+  /** why the stage was skipped */
+  reason: string | null;
+  /** the stage's text, or its tail when the execution's held output passed 100 KB */
+  output: string;
+  /** the full output's length in UTF-16 code units (as `offset`) */
+  outputLength: number;
+  outputTruncated: boolean;
+}
+
+/** `GET /api/executions/:id`: the state as of `lastSeq`; subscribe with `since: lastSeq` to follow on. */
+export interface ExecutionSnapshot {
+  id: string;
+  pipelineId: string;
+  pipelineName: string;
+  status: ExecutionStatus;
+  input: string;
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  lastSeq: number;
+  error: string | null;
+  stages: StageSnapshot[];
+}
+
+/** Codes of `{type: "error"}` on /ws. `slow_consumer`: resubscribe with `since` = the last seq received. */
+export type WsErrorCode = "bad_json" | "bad_message" | "unknown_type" | "execution_not_found" | "not_subscribed" | "slow_consumer";
+
+/** Server → client over /ws. */
+export type ServerMessage =
+  | WireEvent
+  | { type: "subscribed"; executionId: string; lastSeq: number }
+  | { type: "executions"; executions: ExecutionListItem[] }
+  | { type: "error"; code: WsErrorCode; message: string; executionId?: string }
+  | { type: "pong" };
+
+/** Every REST error body. */
+export interface ApiErrorBody {
+  error: { code: string; message: string };
+}
