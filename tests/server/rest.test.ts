@@ -1,0 +1,110 @@
+// The REST routes: pipelines (invalid ones listed with their errors), snapshots with the 100 KB
+// output tail, the full-output route, the execution list, and the result file.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { type Harness, isFinal, setup, stageText } from "./harness.ts";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await setup({ executorOptions: { retryBaseDelayMs: 0 } });
+});
+afterAll(() => h.close());
+
+const json = async (path: string) => (await (await h.api(path)).json()) as any;
+
+describe("pipelines", () => {
+  test("the list has built-ins and local pipelines; an invalid file is listed with its errors", async () => {
+    const { pipelines } = await json("/api/pipelines");
+    const local = pipelines.filter((p: any) => !p.builtin).map((p: any) => [p.id, p.valid, p.stageCount]);
+    expect(local).toEqual([
+      ["broken", false, 0],
+      ["one", true, 1],
+      ["retry", true, 1],
+      ["two", true, 2],
+    ]);
+    const broken = pipelines.find((p: any) => p.id === "broken");
+    expect(broken.issues).toEqual([{ path: "stages", message: "a pipeline needs at least one stage" }]);
+  });
+  test("one pipeline comes with its validated config", async () => {
+    const p = await json("/api/pipelines/two");
+    expect([p.valid, p.config.stages.map((s: any) => s.id)]).toEqual([true, ["draft", "polish"]]);
+  });
+  test("an invalid pipeline comes with its errors and no config", async () => {
+    const p = await json("/api/pipelines/broken");
+    expect([p.valid, p.config, p.issues.length]).toEqual([false, null, 1]);
+  });
+  test("health", async () => {
+    expect(await json("/api/health")).toEqual({ ok: true });
+  });
+});
+
+describe("executions", () => {
+  test("a snapshot holds at most 100 KB of output (the tail) while the full text stays readable", async () => {
+    // 60 KB of ASCII in one stage, then 80 K two-byte characters (160 KB) in the next: the held
+    // 102,400 bytes are the second stage's last 51,200 characters, and nothing of the first.
+    const first = "a".repeat(60 * 1024);
+    const second = "é".repeat(80 * 1024);
+    const split = (s: string, n: number) => Array.from({ length: Math.ceil(s.length / n) }, (_, i) => s.slice(i * n, (i + 1) * n));
+    h.fake.enqueue({ kind: "stream", chunks: split(first, 5000) }, { kind: "stream", chunks: split(second, 3000) });
+    const c = await h.ws();
+    const id = await h.run("two", "big");
+    c.send({ type: "subscribe", executionId: id });
+    await c.waitFor(isFinal(id));
+    const live = await json(`/api/executions/${id}`);
+    await h.server.manager.whenDone(id);
+    const stored = await json(`/api/executions/${id}`); // rebuilt from the log, no longer in memory
+    for (const snap of [live, stored]) {
+      expect(snap.stages.map((s: any) => [s.id, s.status, s.outputLength, s.outputTruncated, s.output.length])).toEqual([
+        ["draft", "completed", first.length, true, 0],
+        ["polish", "completed", second.length, true, 51_200],
+      ]);
+      expect(snap.stages[1].output).toBe(second.slice(-51_200));
+    }
+    expect(await (await h.api(`/api/executions/${id}/stages/draft/output`)).text()).toBe(first);
+    expect(await (await h.api(`/api/executions/${id}/stages/polish/output`)).text()).toBe(second);
+  });
+
+  test("a retried stage's snapshot and full output are its last attempt only", async () => {
+    h.fake.enqueue({ kind: "cut", chunks: ["doomed ", "first try"] }, { kind: "stream", chunks: ["second ", "try"] });
+    const c = await h.ws();
+    const id = await h.run("retry", "again");
+    c.send({ type: "subscribe", executionId: id });
+    await c.waitFor(isFinal(id));
+    await h.server.manager.whenDone(id);
+    const types = c.events(id).map((e) => e.type);
+    expect(types.filter((t) => t === "stage:retrying").length).toBe(1);
+    // The first attempt did stream before it was voided.
+    expect(stageText(c.events(id).slice(0, types.indexOf("stage:retrying")), "flaky")).toBe("doomed first try");
+    const snap = await json(`/api/executions/${id}`);
+    expect([snap.status, snap.stages[0].output, snap.stages[0].outputLength]).toEqual(["success", "second try", 10]);
+    expect(await (await h.api(`/api/executions/${id}/stages/flaky/output`)).text()).toBe("second try");
+  });
+
+  test("a finished execution's snapshot, list entry and result file", async () => {
+    h.fake.enqueue({ kind: "stream", chunks: ["Hi ", "there"] });
+    const id = await h.run("one", "greet");
+    await h.server.manager.whenDone(id);
+    const snap = await json(`/api/executions/${id}`);
+    expect(Object.keys(snap).sort()).toEqual(
+      ["createdAt", "endedAt", "error", "id", "input", "lastSeq", "pipelineId", "pipelineName", "stages", "startedAt", "status"].sort(),
+    );
+    expect([snap.status, snap.input, snap.pipelineId, snap.pipelineName, snap.lastSeq]).toEqual(["success", "greet", "one", "Pipeline one", 6]);
+    const stage = snap.stages[0];
+    expect([stage.id, stage.name, stage.type, stage.status, stage.output, stage.outputLength, stage.outputTruncated]).toEqual([
+      "write",
+      "write",
+      "generate",
+      "completed",
+      "Hi there",
+      8,
+      false,
+    ]);
+    expect([typeof stage.startedAt, typeof stage.endedAt, stage.usage.outputTokens, stage.error]).toEqual(["number", "number", 2, null]);
+    const { executions } = await json("/api/executions?status=success&limit=1");
+    expect(executions.map((e: any) => [e.id, e.status, e.lastSeq])).toEqual([[id, "success", 6]]);
+    const files = Array.from(new Bun.Glob("results/*.json").scanSync(h.dataDir));
+    const mine = files.map((f) => JSON.parse(readFileSync(`${h.dataDir}/${f}`, "utf8"))).filter((r) => r.executionId === id);
+    expect(mine.map((r) => [r.status, r.stages.write.output])).toEqual([["success", "Hi there"]]);
+    expect(existsSync(`${h.dataDir}/stagecast.db`)).toBe(true);
+  });
+});
