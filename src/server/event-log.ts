@@ -154,10 +154,6 @@ export class EventLog {
     this.#pending.push({ event, json });
   }
 
-  get pendingCount(): number {
-    return this.#pending.length;
-  }
-
   /** Writes every pending event in one transaction and returns them, in order. */
   flush(): FlushedEvent[] {
     if (this.#pending.length === 0) return [];

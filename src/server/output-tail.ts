@@ -2,6 +2,8 @@
 // (ARCHITECTURE budget: 102,400), the newest text kept, the oldest stages trimmed first. The full
 // text always lives in the event log; this tail exists so a snapshot of a live run costs no disk read.
 
+import { utf8Length } from "../core/chunker.ts";
+
 export const OUTPUT_TAIL_BUDGET = 102_400;
 
 export interface StageTailView {
@@ -26,23 +28,8 @@ interface StageTail {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export function utf8Bytes(text: string): number {
-  // Fast path: pure ASCII needs no encoding.
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4;
-        i++;
-      } else bytes += 3;
-    } else bytes += 3;
-  }
-  return bytes;
-}
+/** UTF-8 byte length; the engine's chunker already counts it without encoding. */
+export const utf8Bytes = utf8Length;
 
 /** Drops at least `drop` bytes from the front of `text`, never splitting a character. */
 function dropFront(text: string, drop: number): Piece {

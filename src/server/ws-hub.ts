@@ -11,7 +11,6 @@ import type { ExecutionManager } from "./execution-manager.ts";
 
 export interface SocketData {
   subs: Map<string, Subscription>;
-  watching: boolean;
 }
 
 interface Subscription {
@@ -58,7 +57,7 @@ export class WsHub {
   }
 
   newSocketData(): SocketData {
-    return { subs: new Map(), watching: false };
+    return { subs: new Map() };
   }
 
   readonly handlers: WebSocketHandler<SocketData> = {
@@ -119,7 +118,6 @@ export class WsHub {
         if (!this.#drop(ws, msg.executionId)) this.#error(ws, "not_subscribed", `not subscribed to execution ${msg.executionId}`, msg.executionId);
         return;
       case "watch-executions":
-        ws.data.watching = true;
         ws.subscribe(EXECUTIONS_TOPIC);
         ws.send(this.#executionsMessage());
         return;

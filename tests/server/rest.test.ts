@@ -73,8 +73,9 @@ describe("executions", () => {
     await h.server.manager.whenDone(id);
     const types = c.events(id).map((e) => e.type);
     expect(types.filter((t) => t === "stage:retrying").length).toBe(1);
-    // The first attempt did stream before it was voided.
-    expect(stageText(c.events(id).slice(0, types.indexOf("stage:retrying")), "flaky")).toBe("doomed first try");
+    // The first attempt did stream before it was voided (how much depends on coalescing timing).
+    const first = stageText(c.events(id).slice(0, types.indexOf("stage:retrying")), "flaky");
+    expect(first.length > 0 && "doomed first try".startsWith(first)).toBe(true);
     const snap = await json(`/api/executions/${id}`);
     expect([snap.status, snap.stages[0].output, snap.stages[0].outputLength]).toEqual(["success", "second try", 10]);
     expect(await (await h.api(`/api/executions/${id}/stages/flaky/output`)).text()).toBe("second try");
