@@ -6,7 +6,6 @@ import { resolveStages } from "../core/resolve.ts";
 import { writeResultFile } from "../core/result-file.ts";
 import type { RunOverrides } from "../core/types.ts";
 import { errorMessage } from "../core/errors.ts";
-import type { ResolvedModelConfig } from "../providers/types.ts";
 import { TerminalRenderer } from "./render.ts";
 import { UsageError } from "./usage.ts";
 
@@ -37,17 +36,12 @@ async function readInput(args: RunArgs): Promise<string> {
   throw new UsageError("no input: pass --input TEXT, --input-file FILE, or pipe text on stdin");
 }
 
-export function modelLabel(model: ResolvedModelConfig): string {
-  if (model.provider === "cli") return `cli · ${model.tool === "command" ? (model.command?.[0] ?? "command") : (model.tool ?? "claude")}${model.model ? ` · ${model.model}` : ""}`;
-  if (model.provider === "local") return `local · ${model.path ? model.path.split("/").pop() : "SmolLM2-135M-Instruct"}`;
-  return `${model.provider}${model.model ? ` · ${model.model}` : ""}`;
-}
 
 /** Returns the process exit code: 0 success/early exit, 1 failed, 130 cancelled. */
 export async function runCommand(args: RunArgs): Promise<number> {
   const { config } = await loadPipeline(args.pipeline, { cwd: args.cwd });
   const input = await readInput(args);
-  const labels = Object.fromEntries(resolveStages(config, args.overrides).map((s) => [s.ref.id, modelLabel(s.model)]));
+  const labels = Object.fromEntries(resolveStages(config, args.overrides).map((s) => [s.ref.id, `${s.ref.provider} · ${s.ref.model}`]));
   const tty = Boolean(process.stdout.isTTY);
   const renderer = args.json
     ? undefined

@@ -11,6 +11,7 @@ import {
 import type { StageRef } from "../protocol/events.ts";
 import type { ResolvedModelConfig } from "../providers/types.ts";
 import type { RunOverrides } from "./types.ts";
+import { DEFAULT_MODELS } from "../providers/api/config.ts";
 
 export interface ResolvedStage {
   ref: StageRef;
@@ -98,7 +99,13 @@ export function resolveStage(
   const model = applyOverrides(mergeModel(defaults?.model, config.model), overrides, env) as ResolvedModelConfig;
   const system = config.system ?? defaults?.system;
   return {
-    ref: { id: config.id, name: config.name ?? config.id, type: config.type ?? "generate" },
+    ref: {
+      id: config.id,
+      name: config.name ?? config.id,
+      type: config.type ?? "generate",
+      provider: model.provider,
+      model: modelLabel(model),
+    },
     index,
     config,
     model,
@@ -115,4 +122,14 @@ export function resolveStages(
   env: Record<string, string | undefined> = process.env,
 ): ResolvedStage[] {
   return pipeline.stages.map((_, i) => resolveStage(pipeline, i, overrides, env));
+}
+
+/** A short label of what runs a stage: the model name, the agent CLI (and its model), or the GGUF file. */
+export function modelLabel(model: ResolvedModelConfig): string {
+  if (model.provider === "cli") {
+    const tool = model.tool === "command" ? (model.command?.[0]?.split("/").pop() ?? "command") : (model.tool ?? "claude");
+    return model.model ? `${tool} · ${model.model}` : tool;
+  }
+  if (model.provider === "local") return model.path ? (model.path.split(/[\\/]/).pop() ?? model.path) : "SmolLM2-135M-Instruct";
+  return model.model ?? (DEFAULT_MODELS as Record<string, string>)[model.provider] ?? model.provider;
 }

@@ -9,6 +9,10 @@ export const StageRefSchema = z.object({
   id: z.string(),
   name: z.string(),
   type: z.string(),
+  /** the stage's model source (anthropic, local, cli, …) after defaults and --mode/--tool */
+  provider: z.string().optional(),
+  /** a short label of the model: its name, the agent CLI's tool, or the GGUF file */
+  model: z.string().optional(),
 });
 export type StageRef = z.infer<typeof StageRefSchema>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { resolveStage, resolveStages } from "../../src/core/resolve.ts";
+import { modelLabel, resolveStage, resolveStages } from "../../src/core/resolve.ts";
 import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, type PipelineConfig, type StageConfig } from "../../src/protocol/pipeline.ts";
 import type { RunOverrides } from "../../src/core/types.ts";
 import type { ResolvedModelConfig } from "../../src/providers/types.ts";
@@ -21,7 +21,7 @@ describe("resolveStage: defaults and the stage", () => {
   test("ref, retries, timeout, output and system defaults", () => {
     const p = pipeline([{ model: { provider: "local" } }]);
     expect(resolveStage(p, 0)).toEqual({
-      ref: { id: "s0", name: "s0", type: "generate" },
+      ref: { id: "s0", name: "s0", type: "generate", provider: "local", model: "SmolLM2-135M-Instruct" },
       index: 0,
       config: p.stages[0]!,
       model: { provider: "local" },
@@ -29,6 +29,15 @@ describe("resolveStage: defaults and the stage", () => {
       timeoutMs: DEFAULT_TIMEOUT_MS,
       output: { format: "text" },
     });
+  });
+
+  test("the ref's model label: the model name, the provider's default, the agent CLI, or the GGUF file", () => {
+    const label = (m: Record<string, unknown>) => modelLabel(m as never);
+    expect(label({ provider: "anthropic", model: "claude-sonnet-4-5" })).toBe("claude-sonnet-4-5");
+    expect(label({ provider: "openai" })).toBe("gpt-4o-mini");
+    expect(label({ provider: "cli", tool: "claude", model: "claude-haiku-4-5" })).toBe("claude · claude-haiku-4-5");
+    expect(label({ provider: "cli", tool: "command", command: ["/usr/bin/my-tool", "--x"] })).toBe("my-tool");
+    expect(label({ provider: "local", path: "models/tiny.gguf" })).toBe("tiny.gguf");
   });
 
   test("stage values win over defaults, which win over built-in defaults", () => {
@@ -41,13 +50,18 @@ describe("resolveStage: defaults and the stage", () => {
     );
     const [a, b] = resolveStages(p, undefined, NO_KEYS);
     expect([a!.ref, a!.retries, a!.timeoutMs, a!.output, a!.system]).toEqual([
-      { id: "s0", name: "Draft", type: "write" },
+      { id: "s0", name: "Draft", type: "write", provider: "local", model: "SmolLM2-135M-Instruct" },
       0,
       1000,
       { format: "json" },
       "stage sys",
     ]);
-    expect([b!.ref, b!.retries, b!.timeoutMs, b!.system]).toEqual([{ id: "s1", name: "s1", type: "generate" }, 4, 5, "default sys"]);
+    expect([b!.ref, b!.retries, b!.timeoutMs, b!.system]).toEqual([
+      { id: "s1", name: "s1", type: "generate", provider: "local", model: "SmolLM2-135M-Instruct" },
+      4,
+      5,
+      "default sys",
+    ]);
   });
 
   test("model merges field by field when the provider is the same", () => {
