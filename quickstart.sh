@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/install.sh
-printf '\n\033[1m==> Running the demo pipeline (local model, streaming live)\033[0m\n'
+if [ -t 1 ]; then printf '\n\033[1m==> %s\033[0m\n' "Running the demo pipeline (local model, streaming live)"; else printf '\n==> %s\n' "Running the demo pipeline (local model, streaming live)"; fi
 exec bun src/cli/main.ts run demo --input "${1:-Why do rivers meander instead of flowing straight?}"

@@ -1,10 +1,11 @@
 // Real Claude Code CLI as a stage model against the fake Anthropic server: chunks per stage and
 // time from stage start to first chunk. `bun bench/cli-claude.ts [--quick]`
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { WireEvent } from "../src/protocol/events.ts";
 import { startFakeAnthropic } from "../tests/helpers/fake-anthropic.ts";
+import { claudeEnv } from "../tests/helpers/fake-cli/claude-env.ts";
 
 const quick = process.argv.includes("--quick");
 const runs = quick ? 2 : 5;
@@ -13,7 +14,6 @@ const fake = await startFakeAnthropic({
   default: { kind: "stream", chunks: Array.from({ length: CHUNKS }, (_, i) => `word${i} `), delayMs: 30 },
 });
 const dir = mkdtempSync(join(tmpdir(), "stagecast-bench-claude-"));
-mkdirSync(join(dir, "home", ".claude"), { recursive: true });
 const ttfc: number[] = [];
 const chunks: number[] = [];
 for (let r = 0; r < runs; r++) {
@@ -23,18 +23,7 @@ for (let r = 0; r < runs; r++) {
       cwd: dir,
       stdout: "pipe",
       stderr: "inherit",
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: join(dir, "home"),
-        CLAUDE_CONFIG_DIR: join(dir, "home", ".claude"),
-        ANTHROPIC_BASE_URL: fake.url,
-        ANTHROPIC_API_KEY: "sk-bench",
-        DISABLE_TELEMETRY: "1",
-        DISABLE_AUTOUPDATER: "1",
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-        STAGECAST_CLAUDE_BIN: resolve(import.meta.dir, "../node_modules/.bin/claude"),
-        STAGECAST_DATA_DIR: join(dir, "data"),
-      },
+      env: { ...claudeEnv(join(dir, "home"), fake.url), STAGECAST_DATA_DIR: join(dir, "data") },
     },
   );
   const events = (await new Response(proc.stdout).text()).trim().split("\n").map((l) => JSON.parse(l) as WireEvent);

@@ -2,21 +2,20 @@
 // REAL Claude Code CLI (pinned dev dependency) against the fake Anthropic server. Each chunk the fake
 // sends must come out as its own stage:output before the next chunk is even released.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { WireEvent } from "../../src/protocol/events.ts";
 import { createGate, startFakeAnthropic, type FakeModelServer } from "../helpers/fake-anthropic.ts";
+import { claudeEnv } from "../helpers/fake-cli/claude-env.ts";
 
 const ENTRY = resolve(import.meta.dir, "../../src/cli/main.ts");
-const CLAUDE = resolve(import.meta.dir, "../../node_modules/.bin/claude");
 let fake: FakeModelServer;
 let dir: string;
 
 beforeAll(async () => {
   fake = await startFakeAnthropic();
   dir = mkdtempSync(join(tmpdir(), "stagecast-cli-claude-"));
-  mkdirSync(join(dir, "home", ".claude"), { recursive: true });
 });
 afterAll(async () => {
   await fake.stop();
@@ -39,19 +38,7 @@ test(
         stdin: "ignore",
         stdout: "pipe",
         stderr: "pipe",
-        env: {
-          PATH: process.env.PATH ?? "/usr/bin:/bin",
-          HOME: join(dir, "home"),
-          CLAUDE_CONFIG_DIR: join(dir, "home", ".claude"),
-          ANTHROPIC_BASE_URL: fake.url,
-          ANTHROPIC_API_KEY: "sk-test",
-          DISABLE_TELEMETRY: "1",
-          DISABLE_AUTOUPDATER: "1",
-          DISABLE_ERROR_REPORTING: "1",
-          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-          STAGECAST_CLAUDE_BIN: CLAUDE,
-          STAGECAST_DATA_DIR: join(dir, "data"),
-        },
+        env: { ...claudeEnv(join(dir, "home"), fake.url), STAGECAST_DATA_DIR: join(dir, "data") },
       },
     );
     const events: WireEvent[] = [];

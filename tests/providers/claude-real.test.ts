@@ -8,8 +8,8 @@ import { createCliProvider } from "../../src/providers/cli/index.ts";
 import type { Delta, ModelRequest } from "../../src/providers/types.ts";
 import { type FakeModelServer, createGate, startFakeAnthropic } from "../helpers/fake-anthropic.ts";
 import { Sandbox, drain } from "../helpers/fake-cli/harness.ts";
+import { claudeEnv } from "../helpers/fake-cli/claude-env.ts";
 
-const CLAUDE = path.resolve(import.meta.dir, "../../node_modules/.bin/claude");
 // Claude Code starts in about a second; on two shared cores give it room.
 const SLOW = 60_000;
 
@@ -26,21 +26,8 @@ beforeEach(() => {
 });
 afterEach(() => box.cleanup());
 
-/** A sealed environment: only what Claude Code needs, pointed at the fake, no home of its own. */
-function claudeEnv(): Record<string, string> {
-  const home = box.mkdir("home");
-  return {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: home,
-    CLAUDE_CONFIG_DIR: box.mkdir("home/.claude"),
-    ANTHROPIC_BASE_URL: fake.url,
-    ANTHROPIC_API_KEY: "sk-test",
-    DISABLE_TELEMETRY: "1",
-    DISABLE_AUTOUPDATER: "1",
-    DISABLE_ERROR_REPORTING: "1",
-    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-    STAGECAST_CLAUDE_BIN: CLAUDE,
-  };
+function sealedEnv(): Record<string, string> {
+  return claudeEnv(box.mkdir("home"), fake.url);
 }
 
 function request(over: Partial<ModelRequest> = {}): ModelRequest {
@@ -73,7 +60,7 @@ describe("real Claude Code CLI against the fake Anthropic server", () => {
       const gate = createGate();
       fake.enqueue({ kind: "stream", chunks, usage: { inputTokens: 21, outputTokens: 9 }, gate });
       const before = fake.modelRequests.length;
-      const provider = createCliProvider({ env: claudeEnv() });
+      const provider = createCliProvider({ env: sealedEnv() });
       const req = request();
       const it = provider.stream(req, { signal: new AbortController().signal })[Symbol.asyncIterator]();
 
@@ -109,7 +96,7 @@ describe("real Claude Code CLI against the fake Anthropic server", () => {
     async () => {
       fake.enqueue({ kind: "stream", chunks: ["ok"] });
       const before = fake.modelRequests.length;
-      const provider = createCliProvider({ env: claudeEnv() });
+      const provider = createCliProvider({ env: sealedEnv() });
       const req = request({ model: { provider: "cli", tool: "claude", allowedTools: ["Read", "Grep"] } });
       const { items, error } = await drain(provider.stream(req, { signal: new AbortController().signal }));
       expect(error).toBeUndefined();
@@ -128,7 +115,7 @@ describe("real Claude Code CLI against the fake Anthropic server", () => {
       // Claude Code retries most 400s once; "prompt is too long" it reports at once.
       fake.enqueue({ kind: "http-error", status: 400, message: "prompt is too long: 999999 tokens > 200000 maximum" });
       const before = fake.modelRequests.length;
-      const provider = createCliProvider({ env: claudeEnv() });
+      const provider = createCliProvider({ env: sealedEnv() });
       const { items, error } = await drain(provider.stream(request(), { signal: new AbortController().signal }));
       expect(fake.modelRequests.length - before).toBe(1);
       expect(items).toEqual([]);
@@ -146,7 +133,7 @@ describe("real Claude Code CLI against the fake Anthropic server", () => {
     async () => {
       const abortedBefore = fake.aborted;
       fake.enqueue({ kind: "hang", chunks: ["partial "] });
-      const provider = createCliProvider({ env: claudeEnv() });
+      const provider = createCliProvider({ env: sealedEnv() });
       const controller = new AbortController();
       const it = provider.stream(request(), { signal: controller.signal })[Symbol.asyncIterator]();
       expect((await it.next()).value).toEqual({ type: "text", text: "partial " });

@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { claudeAdapter } from "../../../src/providers/cli/claude.ts";
 import { type FakeBehaviour, startFakeAnthropic } from "../fake-anthropic.ts";
+import { CLAUDE_BIN, claudeEnv } from "./claude-env.ts";
 
 const ROOT = path.resolve(import.meta.dir, "../../..");
-const CLAUDE = path.join(ROOT, "node_modules/.bin/claude");
 const OUT = path.join(ROOT, "tests/fixtures/cli");
 
 const SCENARIOS: { file: string; behaviour: FakeBehaviour; exit: number }[] = [
@@ -35,22 +35,12 @@ try {
       { model: { provider: "cli", tool: "claude", model: "claude-haiku-4-5" }, system: "Be brief.", prompt: "Say hi" },
       {},
     );
-    const child = Bun.spawn([CLAUDE, ...invocation.args], {
+    const child = Bun.spawn([CLAUDE_BIN, ...invocation.args], {
       cwd: home,
       stdin: new TextEncoder().encode(invocation.stdin),
       stdout: "pipe",
       stderr: "inherit",
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: home,
-        CLAUDE_CONFIG_DIR: path.join(home, ".claude"),
-        ANTHROPIC_BASE_URL: fake.url,
-        ANTHROPIC_API_KEY: "sk-test",
-        DISABLE_TELEMETRY: "1",
-        DISABLE_AUTOUPDATER: "1",
-        DISABLE_ERROR_REPORTING: "1",
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-      },
+      env: claudeEnv(home, fake.url),
     });
     const stdout = await new Response(child.stdout).text();
     const code = await child.exited;
