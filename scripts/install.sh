@@ -26,6 +26,9 @@ step "Installing packages (bun install)"
 # the ones this machine needs are explicit dependencies.
 bun install --frozen-lockfile --omit=optional
 
+step "Building the dashboard (web/dist)"
+bun run build:web
+
 # The browser tests drive the system Chromium through playwright-core (never `playwright install`,
 # which downloads its own build from a CDN): Debian's package, at the path the tests expect.
 if [ ! -x /usr/bin/chromium ]; then

@@ -30,6 +30,9 @@ export interface StageView {
   firstOutputAt: number | null;
   result: StageResult | null;
   error: string | null;
+  /** the stage's model source and model label, when the events name them (StageRef.provider/model) */
+  provider?: string;
+  model?: string;
   /** why it was skipped, or the last retry's error while retrying */
   reason: string | null;
 }
@@ -83,6 +86,8 @@ function newStage(ref: StageRef): StageView {
     result: null,
     error: null,
     reason: null,
+    ...(ref.provider !== undefined ? { provider: ref.provider } : {}),
+    ...(ref.model !== undefined ? { model: ref.model } : {}),
   };
 }
 
@@ -123,6 +128,8 @@ export function fromSnapshot(snapshot: ExecutionSnapshot): ExecutionState {
           : null,
       error: s.error,
       reason: s.reason,
+      ...(s.provider !== undefined ? { provider: s.provider } : {}),
+      ...(s.model !== undefined ? { model: s.model } : {}),
     })),
   };
 }
@@ -184,7 +191,17 @@ export function reduce(state: ExecutionState, event: WireEvent): ExecutionState 
     }
     case "stage:started":
       next = updateStage(next, event.stage.id, (s) =>
-        FINAL_STAGE.has(s.status) ? null : { ...s, status: "running", startedAt: event.ts, name: event.stage.name, type: event.stage.type },
+        FINAL_STAGE.has(s.status)
+          ? null
+          : {
+              ...s,
+              status: "running",
+              startedAt: event.ts,
+              name: event.stage.name,
+              type: event.stage.type,
+              ...(event.stage.provider !== undefined ? { provider: event.stage.provider } : {}),
+              ...(event.stage.model !== undefined ? { model: event.stage.model } : {}),
+            },
       );
       break;
     case "stage:output": {

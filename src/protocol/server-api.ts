@@ -51,6 +51,10 @@ export interface StageSnapshot {
   /** the full output's length in UTF-16 code units (as `offset`) */
   outputLength: number;
   outputTruncated: boolean;
+  /** the stage's model source (anthropic, local, cli, …), once the execution has started */
+  provider?: string;
+  /** a short label of the model, once the execution has started */
+  model?: string;
 }
 
 /** `GET /api/executions/:id`: the state as of `lastSeq`; subscribe with `since: lastSeq` to follow on. */
@@ -78,6 +82,12 @@ export type ServerMessage =
   | { type: "executions"; executions: ExecutionListItem[] }
   | { type: "error"; code: WsErrorCode; message: string; executionId?: string }
   | { type: "pong" };
+
+/** `GET /api/executions`: one page, newest first; `total` counts every match (for paging). */
+export interface ExecutionListResponse {
+  executions: ExecutionListItem[];
+  total: number;
+}
 
 /** Every REST error body. */
 export interface ApiErrorBody {

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { PipelineConfigError, errorMessage } from "../core/errors.ts";
 import { listPipelines, loadPipeline } from "../core/loader.ts";
 import { EXECUTION_STATUSES, type ExecutionStatus } from "../protocol/events.ts";
+import type { ExecutionListResponse } from "../protocol/server-api.ts";
 import type { EventLog } from "./event-log.ts";
 import type { ExecutionManager } from "./execution-manager.ts";
 import { ApiError, errorResponse, maskSecrets, readJsonBody, secretValues } from "./security.ts";
@@ -84,13 +85,19 @@ export function createApi(ctx: ApiContext): (req: Request, url: URL) => Promise<
           if (status !== null && !(EXECUTION_STATUSES as readonly string[]).includes(status)) {
             throw new ApiError(400, "bad_query", `status must be one of ${EXECUTION_STATUSES.join(", ")}; got "${status}"`);
           }
-          const limitText = url.searchParams.get("limit");
-          const limit = limitText === null ? 100 : Number(limitText);
-          if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-            throw new ApiError(400, "bad_query", `limit must be a whole number from 1 to 1000; got "${limitText}"`);
+          const limit = wholeParam(url, "limit", 100, 1, 1000);
+          const offset = wholeParam(url, "offset", 0, 0, Number.MAX_SAFE_INTEGER);
+          const pipelineId = url.searchParams.get("pipelineId");
+          if (pipelineId !== null && !ID.test(pipelineId)) {
+            throw new ApiError(400, "bad_query", `pipelineId must match [a-z0-9-]+; got ${JSON.stringify(pipelineId)}`);
           }
-          const executions = manager.summaries((status ?? undefined) as ExecutionStatus | undefined, limit);
-          return Response.json({ executions });
+          const page = manager.page({
+            ...(status !== null ? { status: status as ExecutionStatus } : {}),
+            ...(pipelineId !== null ? { pipelineId } : {}),
+            limit,
+            offset,
+          });
+          return Response.json(page satisfies ExecutionListResponse);
         },
       },
     },
@@ -164,6 +171,18 @@ export function createApi(ctx: ApiContext): (req: Request, url: URL) => Promise<
     }
     return errorResponse(404, "not_found", `no API route ${url.pathname}`);
   };
+}
+
+/** A whole-number query parameter within [min, max], or `fallback` when absent; 400 bad_query otherwise. */
+function wholeParam(url: URL, name: string, fallback: number, min: number, max: number): number {
+  const text = url.searchParams.get(name);
+  if (text === null) return fallback;
+  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+    throw new ApiError(400, "bad_query", `${name} must be a whole number ${range}; got ${JSON.stringify(text)}`);
+  }
+  return value;
 }
 
 async function findPipeline(id: string, cwd: string) {

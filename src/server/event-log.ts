@@ -35,6 +35,17 @@ export interface StageRow {
   error: string | null;
   reason: string | null;
   output_length: number;
+  /** from the `execution:started` event's stage refs; null before it or when it carried none */
+  provider: string | null;
+  model: string | null;
+}
+
+export interface ExecutionQuery {
+  status?: ExecutionStatus;
+  pipelineId?: string;
+  limit: number;
+  /** rows to skip, newest first (paging) */
+  offset?: number;
 }
 
 export interface StoredEvent {
@@ -53,10 +64,12 @@ CREATE TABLE IF NOT EXISTS executions (
   input TEXT NOT NULL, created_at INTEGER NOT NULL, started_at INTEGER, ended_at INTEGER,
   last_seq INTEGER NOT NULL DEFAULT 0, error TEXT, result_path TEXT);
 CREATE INDEX IF NOT EXISTS executions_by_created ON executions (created_at DESC);
+CREATE INDEX IF NOT EXISTS executions_by_pipeline ON executions (pipeline_id, created_at DESC);
 CREATE TABLE IF NOT EXISTS stages (
   execution_id TEXT NOT NULL, stage_id TEXT NOT NULL, idx INTEGER NOT NULL, name TEXT NOT NULL,
   type TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending', started_at INTEGER, ended_at INTEGER,
   cost REAL, usage TEXT, error TEXT, reason TEXT, output_length INTEGER NOT NULL DEFAULT 0,
+  provider TEXT, model TEXT,
   PRIMARY KEY (execution_id, stage_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
   execution_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, stage_id TEXT,
@@ -87,6 +100,7 @@ export class EventLog {
     this.#db.run("PRAGMA synchronous = NORMAL");
     this.#db.run("PRAGMA busy_timeout = 5000");
     this.#db.exec(SCHEMA);
+    this.#addStageModelColumns();
     this.interruptedOnOpen = this.#markInterrupted();
     this.#insertEvent = this.#db.prepare(
       "INSERT OR IGNORE INTO events (execution_id, seq, type, stage_id, chunk_offset, body) VALUES (?, ?, ?, ?, ?, ?)",
@@ -101,6 +115,14 @@ export class EventLog {
       skipped: stage("status = 'skipped', ended_at = ?, reason = ?"),
       failed: stage("status = 'failed', ended_at = ?, error = ?"),
     };
+  }
+
+  /** A database made before stages carried provider and model gains the two columns (additive). */
+  #addStageModelColumns(): void {
+    const columns = new Set(this.#db.query<{ name: string }, []>("PRAGMA table_info(stages)").all().map((c) => c.name));
+    for (const col of ["provider", "model"]) {
+      if (!columns.has(col)) this.#db.run(`ALTER TABLE stages ADD COLUMN ${col} TEXT`);
+    }
   }
 
   #markInterrupted(): string[] {
@@ -175,8 +197,8 @@ export class EventLog {
         // The executor's resolved stages are authoritative (names and types after defaults).
         e.stages.forEach((s, idx) => {
           this.#db.run(
-            "INSERT INTO stages (execution_id, stage_id, idx, name, type) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET idx = excluded.idx, name = excluded.name, type = excluded.type",
-            [e.executionId, s.id, idx, s.name, s.type],
+            "INSERT INTO stages (execution_id, stage_id, idx, name, type, provider, model) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET idx = excluded.idx, name = excluded.name, type = excluded.type, provider = excluded.provider, model = excluded.model",
+            [e.executionId, s.id, idx, s.name, s.type, s.provider ?? null, s.model ?? null],
           );
         });
         break;
@@ -219,21 +241,23 @@ export class EventLog {
     return this.#db.query<ExecutionRow, [string]>("SELECT * FROM executions WHERE id = ?").get(id);
   }
 
-  listExecutions(opts: { status?: ExecutionStatus; limit: number }): ExecutionRow[] {
-    if (opts.status) {
-      return this.#db
-        .query<ExecutionRow, [string, number]>("SELECT * FROM executions WHERE status = ? ORDER BY created_at DESC, rowid DESC LIMIT ?")
-        .all(opts.status, opts.limit);
-    }
+  listExecutions(opts: ExecutionQuery): ExecutionRow[] {
+    const { where, params } = executionFilter(opts);
     return this.#db
-      .query<ExecutionRow, [number]>("SELECT * FROM executions ORDER BY created_at DESC, rowid DESC LIMIT ?")
-      .all(opts.limit);
+      .query<ExecutionRow, (string | number)[]>(`SELECT * FROM executions${where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`)
+      .all(...params, opts.limit, opts.offset ?? 0);
+  }
+
+  /** How many executions match, ignoring limit and offset. */
+  countExecutions(opts: Omit<ExecutionQuery, "limit" | "offset">): number {
+    const { where, params } = executionFilter(opts);
+    return this.#db.query<{ n: number }, (string | number)[]>(`SELECT COUNT(*) AS n FROM executions${where}`).get(...params)?.n ?? 0;
   }
 
   getStages(executionId: string): StageRow[] {
     return this.#db
       .query<StageRow, [string]>(
-        "SELECT stage_id, idx, name, type, status, started_at, ended_at, cost, usage, error, reason, output_length FROM stages WHERE execution_id = ? ORDER BY idx",
+        "SELECT stage_id, idx, name, type, status, started_at, ended_at, cost, usage, error, reason, output_length, provider, model FROM stages WHERE execution_id = ? ORDER BY idx",
       )
       .all(executionId);
   }
@@ -300,6 +324,20 @@ export class EventLog {
     this.flush();
     this.#db.close();
   }
+}
+
+function executionFilter(opts: { status?: ExecutionStatus; pipelineId?: string }): { where: string; params: string[] } {
+  const clauses: string[] = [];
+  const params: string[] = [];
+  if (opts.status) {
+    clauses.push("status = ?");
+    params.push(opts.status);
+  }
+  if (opts.pipelineId) {
+    clauses.push("pipeline_id = ?");
+    params.push(opts.pipelineId);
+  }
+  return { where: clauses.length ? ` WHERE ${clauses.join(" AND ")}` : "", params };
 }
 
 export function parseUsage(json: string | null): Usage | null {

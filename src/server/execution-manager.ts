@@ -8,7 +8,7 @@ import type { ExecutionOutcome, ExecutorOptions, RunOverrides } from "../core/ty
 import type { ExecutionStatus, StageRef, WireEvent } from "../protocol/events.ts";
 import type { ExecutionListItem, ExecutionSnapshot, StageSnapshot } from "../protocol/server-api.ts";
 import type { PipelineConfig } from "../protocol/pipeline.ts";
-import { type EventLog, type ExecutionRow, type FlushedEvent, parseUsage } from "./event-log.ts";
+import { type EventLog, type ExecutionQuery, type ExecutionRow, type FlushedEvent, parseUsage } from "./event-log.ts";
 import { OutputTail } from "./output-tail.ts";
 import { maskSecrets, secretValues } from "./security.ts";
 
@@ -190,6 +190,13 @@ export class ExecutionManager {
     return this.#log.listExecutions({ ...(status ? { status } : {}), limit }).map((r) => this.#summary(r));
   }
 
+  /** One page of the list, newest first, with how many match in all. */
+  page(query: ExecutionQuery): { executions: ExecutionListItem[]; total: number } {
+    this.#flush();
+    const { limit: _limit, offset: _offset, ...filter } = query;
+    return { executions: this.#log.listExecutions(query).map((r) => this.#summary(r)), total: this.#log.countExecutions(filter) };
+  }
+
   #summary(r: ExecutionRow): ExecutionListItem {
     const position = r.status === "queued" ? this.#queue.findIndex((a) => a.id === r.id) : -1;
     return {
@@ -228,6 +235,8 @@ export class ExecutionManager {
         output: held?.output ?? "",
         outputLength: held?.outputLength ?? s.output_length,
         outputTruncated: held ? held.outputTruncated : s.output_length > 0,
+        ...(s.provider !== null ? { provider: s.provider } : {}),
+        ...(s.model !== null ? { model: s.model } : {}),
       };
     });
     const { status, input, error } = row;

@@ -1,7 +1,12 @@
 // The REST routes: pipelines (invalid ones listed with their errors), snapshots with the 100 KB
 // output tail, the full-output route, the execution list, and the result file.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EventLog } from "../../src/server/event-log.ts";
 import { type Harness, isFinal, setup, stageText } from "./harness.ts";
 
 let h: Harness;
@@ -108,4 +113,90 @@ describe("executions", () => {
     expect(mine.map((r) => [r.status, r.stages.write.output])).toEqual([["success", "Hi there"]]);
     expect(existsSync(`${h.dataDir}/stagecast.db`)).toBe(true);
   });
+});
+
+describe("the execution list: paging and filters, and each stage's model", () => {
+  // A harness of its own, so the list holds exactly the executions made here.
+  let l: Harness;
+  const ids: string[] = [];
+  beforeAll(async () => {
+    l = await setup();
+    for (const p of ["one", "two", "one"]) {
+      const id = await l.run(p, `input for ${p}`);
+      await l.server.manager.whenDone(id);
+      ids.push(id);
+    }
+  });
+  afterAll(() => l.close());
+  const list = async (query: string) => {
+    const res = await l.api(`/api/executions${query}`);
+    return [res.status, (await res.json()) as any] as const;
+  };
+  const rows = (body: any) => body.executions.map((e: any) => [e.id, e.pipelineId, e.status]);
+
+  test("without filters: every execution, newest first, with the total", async () => {
+    const [status, body] = await list("");
+    expect([status, body.total, rows(body)]).toEqual([
+      200,
+      3,
+      [
+        [ids[2], "one", "success"],
+        [ids[1], "two", "success"],
+        [ids[0], "one", "success"],
+      ],
+    ]);
+  });
+  test("pipelineId filters; total counts the matches, not the page", async () => {
+    const [, body] = await list("?pipelineId=one&limit=1");
+    expect([body.total, rows(body)]).toEqual([2, [[ids[2], "one", "success"]]]);
+  });
+  test("offset pages through, and combines with status and pipelineId", async () => {
+    const [, second] = await list("?limit=1&offset=1");
+    expect([second.total, rows(second)]).toEqual([3, [[ids[1], "two", "success"]]]);
+    const [, filtered] = await list("?pipelineId=one&status=success&limit=1&offset=1");
+    expect([filtered.total, rows(filtered)]).toEqual([2, [[ids[0], "one", "success"]]]);
+    const [, past] = await list("?offset=3");
+    expect([past.total, past.executions]).toEqual([3, []]);
+    const [, none] = await list("?pipelineId=nope");
+    expect([none.total, none.executions]).toEqual([0, []]);
+  });
+  test("bad values are 400 bad_query, saying which parameter and what it got", async () => {
+    const cases: [string, string][] = [
+      ["?offset=-1", 'offset must be a whole number 0 or more; got "-1"'],
+      ["?offset=1.5", 'offset must be a whole number 0 or more; got "1.5"'],
+      ["?offset=abc", 'offset must be a whole number 0 or more; got "abc"'],
+      ["?limit=0", 'limit must be a whole number from 1 to 1000; got "0"'],
+      ["?pipelineId=Bad%20Id", 'pipelineId must match [a-z0-9-]+; got "Bad Id"'],
+    ];
+    for (const [query, message] of cases) {
+      expect([query, ...(await list(query))]).toEqual([query, 400, { error: { code: "bad_query", message } }]);
+    }
+  });
+  test("a snapshot's stages carry the provider and model of the execution:started event", async () => {
+    const res = await l.api(`/api/executions/${ids[1]}`);
+    const snap = (await res.json()) as any;
+    expect(snap.stages.map((s: any) => [s.id, s.provider, s.model])).toEqual([
+      ["draft", "openai-compatible", "fake"],
+      ["polish", "openai-compatible", "fake"],
+    ]);
+  });
+});
+
+test("a database made before stages carried provider and model opens, gains both columns and keeps its rows", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "stagecast-migrate-"));
+  try {
+    const old = new Database(join(dir, "stagecast.db"), { create: true });
+    old.exec(`CREATE TABLE stages (
+      execution_id TEXT NOT NULL, stage_id TEXT NOT NULL, idx INTEGER NOT NULL, name TEXT NOT NULL,
+      type TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending', started_at INTEGER, ended_at INTEGER,
+      cost REAL, usage TEXT, error TEXT, reason TEXT, output_length INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (execution_id, stage_id)) WITHOUT ROWID;
+      INSERT INTO stages (execution_id, stage_id, idx, name, type) VALUES ('e1', 's1', 0, 'S1', 'generate');`);
+    old.close();
+    const log = new EventLog(dir);
+    expect(log.getStages("e1").map((s) => [s.stage_id, s.name, s.provider, s.model])).toEqual([["s1", "S1", null, null]]);
+    log.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
