@@ -30,6 +30,7 @@ export async function runWeb(args: WebArgs): Promise<void> {
     ...(webDir ? { webDir } : {}),
   });
   process.stdout.write(`stagecast dashboard: ${server.url}\n`);
+  if (webDir) process.stdout.write(`run the built-in demo (local model, no API key): ${server.url}/pipelines/demo\n`);
   if (token) process.stdout.write(`a token is required: open ${server.url}/?token=<your token> or send Authorization: Bearer <token>\n`);
   if (!webDir) process.stdout.write(`(the dashboard is not built yet: ${server.url} links the API)\n`);
 
