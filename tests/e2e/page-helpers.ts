@@ -79,7 +79,7 @@ export async function waitGone(page: Page, selector: string, what = selector): P
   await waitIn(page, (s) => document.querySelector(s) === null, selector, async () => `${what} is still there`);
 }
 
-/** Waits until a Playwright selector (role=, :has-text() …) is visible, or hidden/absent. */
+/** Waits until a selector (CSS or Playwright) is visible, or hidden/absent. */
 export async function waitVisible(page: Page, selector: string, state: "visible" | "hidden" = "visible"): Promise<void> {
   try {
     await page.locator(selector).first().waitFor({ state, timeout: WAIT_MS });

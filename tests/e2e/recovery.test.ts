@@ -32,6 +32,7 @@ afterAll(async () => {
   await e?.close();
 });
 
+const CANCEL_BUTTON = '[data-testid="cancel-button"]';
 const words = (n: number, tag: string) => Array.from({ length: n }, (_, k) => `${tag}-${k} `);
 
 test("a reload mid-stream ends with the exact full text", async () => {
@@ -106,9 +107,11 @@ for (const how of ["cancel-button", "Escape"] as const) {
     await waitStageStatus(page, "write", "running");
     await selectView(page, "write", "raw");
     await waitOutputText(page, "write", "thinking about it");
-    if (how === "cancel-button") await page.click('[data-testid="cancel-button"]');
+    if (how === "cancel-button") await page.click(CANCEL_BUTTON);
     else await page.keyboard.press("Escape");
     await waitExecutionStatus(page, "cancelled");
+    // Cancel is offered only while the run is queued or running.
+    await waitVisible(page, CANCEL_BUTTON, "hidden");
     await e.fake.whenAborted(abortedBefore + 1);
     expect(e.fake.aborted).toBe(abortedBefore + 1);
     await waitStageStatus(page, "write", "cancelled");
@@ -130,6 +133,16 @@ test("the stable URL /executions/<id> loads a finished execution cold", async ()
   await waitExecutionStatus(page, "success");
   expect(await attr(page, card("draft"), "data-status")).toBe("completed");
   expect(await attr(page, card("polish"), "data-status")).toBe("completed");
+  // Nothing to cancel; and the figures are those a live view showed (the snapshot has each stage's
+  // full result): a measured time to first token, and "unknown" for the fake's unpriced model.
+  expect(await page.$(CANCEL_BUTTON)).toBeNull();
+  const figures = await page.$$eval('[data-testid="stage-card"]', (cards) =>
+    cards.map((c) => [c.getAttribute("data-stage-id"), c.querySelector('[title="Time to first token"] dd')?.textContent, c.querySelector('[title="Cost"] dd')?.textContent]),
+  );
+  expect(figures.map(([id, ttft, cost]) => [id, /^(\d+ms|\d+\.\ds)$/.test(ttft ?? ""), cost])).toEqual([
+    ["draft", true, "unknown"],
+    ["polish", true, "unknown"],
+  ]);
   await selectView(page, "polish", "raw");
   expect(await settledOutput(page, "polish", polish.join(""))).toBe(polish.join(""));
   await selectView(page, "draft", "rendered");

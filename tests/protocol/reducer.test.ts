@@ -96,6 +96,30 @@ describe("reduce", () => {
     }
   });
 
+  test("fromSnapshot takes a completed stage's result from the snapshot as the live events gave it", async () => {
+    const events = await record([{ kind: "stream", chunks: ["cold ", "load"], usage: { inputTokens: 9, outputTokens: 4 } }], 1);
+    const live = reduceAll(initialState(), events);
+    const st = live.stages[0]!;
+    expect([st.result?.costSource, st.result?.usage, typeof st.result?.timeToFirstToken]).toEqual(["unknown", { inputTokens: 9, outputTokens: 4 }, "number"]);
+    const stage = {
+      id: st.id, name: st.name, type: st.type, status: st.status, startedAt: st.startedAt, endedAt: st.endedAt,
+      cost: st.result!.cost, usage: st.result!.usage, error: null, reason: null,
+      output: st.output, outputLength: st.outputLength, outputTruncated: false,
+    };
+    const snapshot = {
+      id: live.id!, pipelineId: live.pipelineId!, pipelineName: live.pipelineName!, status: live.status, input: live.input,
+      createdAt: 0, startedAt: live.startedAt, endedAt: live.endedAt, lastSeq: live.lastSeq, error: null,
+    };
+    const cold = fromSnapshot({ ...snapshot, stages: [{ ...stage, result: st.result! }] });
+    expect(cold.stages[0]!.result).toEqual(st.result);
+    // A snapshot without `result` (a server from before it): rebuilt from the cost and usage columns.
+    const old = fromSnapshot({ ...snapshot, stages: [stage] });
+    expect(old.stages[0]!.result).toEqual({ status: "completed", cost: 0, duration: st.endedAt! - st.startedAt!, usage: { inputTokens: 9, outputTokens: 4 } });
+    // A result never makes a stage that is not completed look finished.
+    const running = fromSnapshot({ ...snapshot, status: "running", stages: [{ ...stage, status: "running", endedAt: null, result: st.result! }] });
+    expect(running.stages[0]!.result).toBeNull();
+  });
+
   test("cancel marks the running stage cancelled; a final state is never overwritten", async () => {
     const base = await record([{ kind: "stream", chunks: ["a"] }], 1);
     const started = base.slice(0, 2); // execution:started, stage:started

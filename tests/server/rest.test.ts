@@ -113,6 +113,43 @@ describe("executions", () => {
     expect(mine.map((r) => [r.status, r.stages.write.output])).toEqual([["success", "Hi there"]]);
     expect(existsSync(`${h.dataDir}/stagecast.db`)).toBe(true);
   });
+
+  test("a completed stage's snapshot carries its stage:completed result exactly; other stages carry none", async () => {
+    h.fake.enqueue(
+      { kind: "stream", chunks: ["Draft ", "text"], usage: { inputTokens: 21, outputTokens: 7 }, stopReason: "length" },
+      { kind: "http-error", status: 400, message: "bad request for polish" },
+    );
+    const c = await h.ws();
+    const id = await h.run("two", "results");
+    c.send({ type: "subscribe", executionId: id });
+    await c.waitFor(isFinal(id));
+    await h.server.manager.whenDone(id);
+    const completed = c.events(id).filter((e) => e.type === "stage:completed");
+    expect(completed.map((e) => e.stage.id)).toEqual(["draft"]);
+    const event = completed[0]!.result;
+    const snap = await json(`/api/executions/${id}`);
+    expect(snap.stages.map((s: any) => [s.id, s.status, "result" in s])).toEqual([
+      ["draft", "completed", true],
+      ["polish", "failed", false],
+    ]);
+    const result = snap.stages[0].result;
+    expect(result).toEqual(event);
+    // The figures a cold load needs, which the cost and usage columns alone do not give.
+    expect(Object.keys(result).sort()).toEqual(
+      ["attempts", "cost", "costEstimated", "costSource", "duration", "finishReason", "model", "provider", "status", "timeToFirstToken", "usage"],
+    );
+    expect([result.status, result.cost, result.costSource, result.usage, result.attempts, result.finishReason, result.provider, result.model]).toEqual([
+      "completed",
+      0,
+      "unknown",
+      { inputTokens: 21, outputTokens: 7 },
+      1,
+      "length",
+      "openai-compatible",
+      "fake",
+    ]);
+    expect(typeof result.timeToFirstToken).toBe("number");
+  });
 });
 
 describe("the execution list: paging and filters, and each stage's model", () => {
@@ -182,7 +219,7 @@ describe("the execution list: paging and filters, and each stage's model", () =>
   });
 });
 
-test("a database made before stages carried provider and model opens, gains both columns and keeps its rows", async () => {
+test("a database made before stages carried provider, model and result opens, gains the columns and keeps its rows", async () => {
   const dir = await mkdtemp(join(tmpdir(), "stagecast-migrate-"));
   try {
     const old = new Database(join(dir, "stagecast.db"), { create: true });
@@ -194,7 +231,7 @@ test("a database made before stages carried provider and model opens, gains both
       INSERT INTO stages (execution_id, stage_id, idx, name, type) VALUES ('e1', 's1', 0, 'S1', 'generate');`);
     old.close();
     const log = new EventLog(dir);
-    expect(log.getStages("e1").map((s) => [s.stage_id, s.name, s.provider, s.model])).toEqual([["s1", "S1", null, null]]);
+    expect(log.getStages("e1").map((s) => [s.stage_id, s.name, s.provider, s.model, s.result])).toEqual([["s1", "S1", null, null, null]]);
     log.close();
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -9,6 +9,8 @@ const DOCS = [
   "line one\r\nline two\r\n\r\n## h\r\n\r\n    code\r\n\r\nafter",
   "Intro paragraph.\n\n[d]: https://example.com/docs\n\n* [x] done\n* [ ] todo\n\nSee [the docs][d] and <https://example.com>.\n\n~~~\nfenced ~~~ inside\n~~~\ntrailing text with **bold\nacross lines**\n",
   "<div>\nraw html block\n</div>\n\nText after html.\n\n<!-- comment -->\n\nLast.",
+  // plain model text: lines of about eight words with single line breaks, then a list and a quote wrapped the same way
+  "The first line of the answer has eight words\nand the second line also has eight words\nthen it ends.\r\n\r\n- an item that\n  wraps\n- b\n\n> a quote\n> on two lines\n\nlast line\nafter a break",
 ];
 
 /** Feeds `doc` in pieces cut at `cuts`; returns the concatenated HTML the viewer would show. */
@@ -62,6 +64,23 @@ describe("IncrementalMarkdown", () => {
     }
     expect(stable).toEqual(["<h1>A</h1>\n", "<p>para one</p>\n", "<p>para two</p>\n"]);
     expect(tail).toBe("<p>last</p>\n");
+  });
+
+  test("single line breaks in model text render as <br> (GFM breaks), streamed and whole alike", () => {
+    const doc = "The model wrote this first line of eight words\nand then a second line of eight words\nthen a third.\n\nA new paragraph.";
+    const want =
+      "<p>The model wrote this first line of eight words<br>and then a second line of eight words<br>then a third.</p>\n<p>A new paragraph.</p>\n";
+    expect(renderMarkdown(doc, identity)).toBe(want);
+    expect(streamed(doc, [47, 48, 80])).toEqual({ html: want, stableCount: 1 });
+  });
+
+  test("a line break arriving mid-paragraph becomes a <br> in the tail, including a CRLF split across chunks", () => {
+    const md = new IncrementalMarkdown(identity);
+    expect(md.append("one two\n")).toEqual({ stableHtml: [], tailHtml: "<p>one two</p>\n" });
+    expect(md.append("three four")).toEqual({ stableHtml: [], tailHtml: "<p>one two<br>three four</p>\n" });
+    expect(md.append("\r")).toEqual({ stableHtml: [], tailHtml: "<p>one two<br>three four</p>\n" });
+    expect(md.append("\nfive")).toEqual({ stableHtml: [], tailHtml: "<p>one two<br>three four<br>five</p>\n" });
+    expect(md.append("\n\nsix")).toEqual({ stableHtml: ["<p>one two<br>three four<br>five</p>\n"], tailHtml: "<p>six</p>\n" });
   });
 
   test("a paragraph that turns into a setext heading is still in the tail when it does", () => {

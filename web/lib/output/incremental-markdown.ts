@@ -12,7 +12,9 @@ export interface MarkdownUpdate {
   tailHtml: string;
 }
 
-const OPTIONS: MarkedOptions = { gfm: true, breaks: false, async: false };
+// `breaks`: a single line break is a <br>, as GFM renders comments; model text is written line by line
+// and would otherwise run its lines together.
+const OPTIONS: MarkedOptions = { gfm: true, breaks: true, async: false };
 
 type Links = TokensList["links"];
 
