@@ -42,7 +42,13 @@ function yamlIssues(text: string): { value: unknown; issues: ValidationIssue[] }
     const what = e.message.split(/ at line \d+, column \d+/)[0]!.trim();
     return { path: "", message: pos ? `YAML syntax error at line ${pos.line}, column ${pos.col}: ${what}` : `YAML syntax error: ${what}` };
   });
-  return { value: issues.length ? undefined : doc.toJS(), issues };
+  if (issues.length) return { value: undefined, issues };
+  try {
+    return { value: doc.toJS(), issues };
+  } catch (err) {
+    // Valid syntax that cannot become a value: an alias to no anchor (`*a`), or too many aliases.
+    return { value: undefined, issues: [{ path: "", message: `YAML error: ${(err as Error).message}` }] };
+  }
 }
 
 /** Reads a file into the raw pipeline object; syntax and module errors become issues. */

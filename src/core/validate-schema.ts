@@ -33,13 +33,22 @@ export function valueAt(root: unknown, path: Path): unknown {
   return v;
 }
 
+/** JSON.stringify that never throws: a .ts pipeline module may hold a bigint or a cycle. */
+function showJson(v: unknown): string | undefined {
+  try {
+    return JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? `${x}n` : x));
+  } catch {
+    return String(v);
+  }
+}
+
 /** `got string "abc"` / `got an array` — what was actually there. */
 export function describeValue(v: unknown): string {
   if (v === undefined) return "nothing";
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
   if (typeof v === "object") return "an object";
-  const text = JSON.stringify(v) ?? String(v);
+  const text = showJson(v) ?? String(v);
   return `${typeof v} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`;
 }
 
@@ -171,7 +180,7 @@ function translate(issue: ZodIssue, base: Path, raw: unknown, out: ValidationIss
       const options = issue.values.map(String);
       const hint = typeof value === "string" ? closest(value, options) : undefined;
       push(
-        `unknown ${what} ${JSON.stringify(value) ?? "undefined"}; expected one of ${options.join(", ")}` +
+        `unknown ${what} ${showJson(value) ?? "undefined"}; expected one of ${options.join(", ")}` +
           (hint ? ` (did you mean "${hint}"?)` : ""),
       );
       return;
@@ -185,7 +194,7 @@ function translate(issue: ZodIssue, base: Path, raw: unknown, out: ValidationIss
       return;
     }
     case "invalid_format": {
-      const shown = JSON.stringify(value) ?? "";
+      const shown = showJson(value) ?? "";
       if (issue.format === "url") push(`${shown} is not a valid URL`);
       else if (path[path.length - 1] === "apiKeyEnv") push(`${shown} must be an environment variable name such as MY_API_KEY`);
       else if (isCustomMessage(issue.message)) push(`${shown} ${issue.message}`);
