@@ -25,7 +25,13 @@ export const CHROMIUM_ARGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
-export const SCREENSHOTS = join(import.meta.dir, "../../docs/screenshots");
+/**
+ * Where the suite's screenshots go: the README's docs/screenshots/ when STAGECAST_UPDATE_SCREENSHOTS=1,
+ * otherwise a temp folder (still taken on every run, without leaving the checkout modified).
+ */
+export const SCREENSHOTS = process.env.STAGECAST_UPDATE_SCREENSHOTS === "1"
+  ? join(import.meta.dir, "../../docs/screenshots")
+  : join(tmpdir(), "stagecast-e2e-screenshots");
 
 /** What `command-ansi` prints, byte for byte (stdout of the fake executable). */
 export const ANSI_TEXT =
