@@ -139,7 +139,7 @@ export class EventLog {
           [now, id],
         );
         this.#db.run(
-          "UPDATE stages SET status = 'cancelled', ended_at = ?, error = 'interrupted' WHERE execution_id = ? AND status = 'running'",
+          "UPDATE stages SET status = 'cancelled', ended_at = ?, error = 'interrupted' WHERE execution_id = ? AND status IN ('running', 'pending')",
           [now, id],
         );
       }
@@ -231,11 +231,20 @@ export class EventLog {
     const status = e.type === "execution:completed" ? e.result.status : e.type === "execution:cancelled" ? "cancelled" : "failed";
     const error = e.type === "execution:cancelled" ? e.reason : e.type === "execution:failed" ? e.error : null;
     this.#db.run("UPDATE executions SET status = ?, ended_at = ?, error = ? WHERE id = ?", [status, e.ts, error, e.executionId]);
+    // Nothing follows a final event, so no stage is left running or pending (as the reducer has it):
+    // a crash fails the running stage, and stages that never started are cancelled.
     if (status === "cancelled") {
       this.#db.run("UPDATE stages SET status = 'cancelled', ended_at = ? WHERE execution_id = ? AND status IN ('running', 'pending')", [
         e.ts,
         e.executionId,
       ]);
+    } else if (e.type === "execution:failed") {
+      this.#db.run("UPDATE stages SET status = 'failed', ended_at = ?, error = ? WHERE execution_id = ? AND status = 'running'", [
+        e.ts,
+        error,
+        e.executionId,
+      ]);
+      this.#db.run("UPDATE stages SET status = 'cancelled', ended_at = ? WHERE execution_id = ? AND status = 'pending'", [e.ts, e.executionId]);
     }
   }
 

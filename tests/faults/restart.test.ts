@@ -82,7 +82,7 @@ test("kill -9 mid-stage, then restart: interrupted, nothing streamed is lost, ne
     status: "interrupted",
     stages: [
       ["draft", "cancelled", streamed],
-      ["polish", "pending", ""],
+      ["polish", "cancelled", ""],
     ],
   });
   expect(replayed).toEqual(seen);

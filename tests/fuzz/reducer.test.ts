@@ -79,8 +79,7 @@ function snapshotAt(events: WireEvent[], at: number, tailUnits: number | null): 
         for (const s of stages.values()) if (s.status === "running" || s.status === "pending") s.status = "cancelled";
         break;
       case "execution:failed":
-        // The contract (every stage final after a final event). NOTE: the server's event log leaves the
-        // stages of a crashed run as they were (src/server/event-log.ts #finish); reported, not modelled.
+        // The contract: every stage is final after a final event (the event log does the same).
         status = "failed";
         error = e.error;
         for (const s of stages.values()) {

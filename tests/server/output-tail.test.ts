@@ -147,4 +147,40 @@ describe("EventLog", () => {
     ]);
     reopened.close();
   });
+
+  test("after execution:failed no stage is left running or pending; a restart cancels stages that never started", () => {
+    dir = mkdtempSync(join(tmpdir(), "stagecast-log-"));
+    const log = new EventLog(dir);
+    const two = { id: "t", name: "t", type: "generate" };
+    const start = (id: string) => {
+      log.createExecution({ id, pipelineId: "p", pipelineName: "P", input: "in", createdAt: 1, stages: [stage, two] });
+      const at = (seq: number, e: Record<string, unknown>) => ({ ...ev(seq, e), executionId: id }) as WireEvent;
+      for (const e of [
+        at(1, { type: "execution:started", pipelineId: "p", pipelineName: "P", input: "in", stages: [stage, two] }),
+        at(2, { type: "stage:started", stage, index: 0, total: 2 }),
+        at(3, { type: "stage:output", stageId: "s", output: "partial", offset: 0, isFinal: false }),
+      ])
+        log.append(e, JSON.stringify(e));
+      return at;
+    };
+    const crash = start("x");
+    const failed = crash(4, { type: "execution:failed", error: "engine defect" });
+    log.append(failed, JSON.stringify(failed));
+    start("y"); // left running: the server dies here
+    log.flush();
+    const statuses = (l: EventLog, id: string) => l.getStages(id).map((r) => [r.stage_id, r.status, r.error]);
+    expect(statuses(log, "x")).toEqual([
+      ["s", "failed", "engine defect"],
+      ["t", "cancelled", null],
+    ]);
+    log.close();
+    const reopened = new EventLog(dir);
+    expect(reopened.interruptedOnOpen).toEqual(["y"]);
+    expect(statuses(reopened, "y")).toEqual([
+      ["s", "cancelled", "interrupted"],
+      ["t", "cancelled", "interrupted"],
+    ]);
+    expect([...reopened.stageOutput("y", "s")].join("")).toBe("partial");
+    reopened.close();
+  });
 });

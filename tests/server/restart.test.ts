@@ -76,7 +76,7 @@ test("kill -9 mid-run: the execution becomes interrupted and every streamed chun
   expect(snap.lastSeq).toBe(seen.at(-1)!.seq);
   expect(snap.stages.map((s: any) => [s.id, s.status, s.output, s.outputLength, s.outputTruncated])).toEqual([
     ["draft", "cancelled", streamed, streamed.length, false],
-    ["polish", "pending", "", 0, false],
+    ["polish", "cancelled", "", 0, false],
   ]);
   const full = await fetch(`${server.url}/api/executions/${id}/stages/draft/output`);
   expect(await full.text()).toBe(streamed);
