@@ -30,9 +30,9 @@ export const API_PROVIDERS: readonly ProviderName[] = ["anthropic", "openai", "o
 
 /** `--mode api` for a stage not on an API provider: the first provider whose key is set. */
 export const API_FALLBACKS: readonly { env: string; model: ResolvedModelConfig }[] = [
-  { env: "ANTHROPIC_API_KEY", model: { provider: "anthropic", model: "claude-haiku-4-5" } },
-  { env: "OPENAI_API_KEY", model: { provider: "openai", model: "gpt-4o-mini" } },
-  { env: "GOOGLE_GENERATIVE_AI_API_KEY", model: { provider: "google", model: "gemini-2.5-flash" } },
+  { env: "ANTHROPIC_API_KEY", model: { provider: "anthropic", model: DEFAULT_MODELS.anthropic } },
+  { env: "OPENAI_API_KEY", model: { provider: "openai", model: DEFAULT_MODELS.openai } },
+  { env: "GOOGLE_GENERATIVE_AI_API_KEY", model: { provider: "google", model: DEFAULT_MODELS.google } },
 ];
 
 function definedOnly<T extends object>(obj: T): T {
