@@ -26,6 +26,8 @@ export function resolveProvider(model: ResolvedModelConfig): Promise<Provider> {
   if (!provider) {
     provider = create(model.provider);
     cache.set(model.provider, provider);
+    // A failed load (a module that could not be imported) must not fail every later run too.
+    provider.catch(() => cache.delete(model.provider));
   }
   return provider;
 }

@@ -78,17 +78,8 @@ export const openaiWire: WireFormat = {
     const events = [sse(chunk(ctx, {}, FINISH[stopReason]))];
     const options = ctx.body.stream_options as { include_usage?: unknown } | undefined;
     if (options?.include_usage === true) {
-      events.push(
-        sse({
-          id: `chatcmpl-${ctx.id}`,
-          object: "chat.completion.chunk",
-          created: CREATED,
-          model: ctx.model,
-          system_fingerprint: "fp_fake",
-          choices: [],
-          usage: usageJson(usage),
-        }),
-      );
+      // The real API's usage chunk: the same envelope, no choices.
+      events.push(sse({ ...chunk(ctx, {}, null), choices: [], usage: usageJson(usage) }));
     }
     events.push(sse("[DONE]"));
     return events;

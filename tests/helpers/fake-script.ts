@@ -98,13 +98,19 @@ export class Gate {
       return Promise.resolve();
     }
     return new Promise((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      if (signal.aborted) return onAbort();
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.push(() => {
+      const grant = () => {
         signal.removeEventListener("abort", onAbort);
         resolve();
-      });
+      };
+      // A waiter that gave up leaves the queue, or a later release() would spend its permit on it.
+      const onAbort = () => {
+        const i = this.#waiters.indexOf(grant);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(signal.reason);
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(grant);
     });
   }
 }

@@ -119,3 +119,18 @@ describe("fake OpenAI", () => {
     ]);
   });
 });
+
+describe("Gate", () => {
+  test("a waiter that gave up on abort does not spend a later permit", async () => {
+    const gate = createGate();
+    const gaveUp = new AbortController();
+    const reason = new Error("client gone");
+    const abandoned = gate.wait(gaveUp.signal);
+    gaveUp.abort(reason);
+    expect(await abandoned.catch((e: unknown) => e)).toBe(reason);
+    const next = gate.wait(new AbortController().signal);
+    gate.release();
+    expect(await next).toBeUndefined();
+    expect(gate.released).toBe(1);
+  });
+});

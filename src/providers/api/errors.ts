@@ -51,7 +51,7 @@ export function parseRetryAfter(headers: HeaderBag, now = Date.now()): number | 
 }
 
 function isAbortLike(err: unknown): boolean {
-  if (!(err instanceof Error) && !(err && typeof err === "object")) return false;
+  if (!err || typeof err !== "object") return false;
   const name = (err as { name?: unknown }).name;
   return name === "AbortError" || name === "APIUserAbortError";
 }
@@ -73,7 +73,7 @@ function messageOf(err: unknown): string {
   if (err && typeof err === "object") {
     const e = err as { apiMessage?: unknown; error?: unknown; message?: unknown };
     if (typeof e.apiMessage === "string" && e.apiMessage) return e.apiMessage;
-    const inner = (e.error as { error?: { message?: unknown }; message?: unknown } | undefined) ?? undefined;
+    const inner = e.error as { error?: { message?: unknown }; message?: unknown } | undefined;
     if (typeof inner?.error?.message === "string") return inner.error.message;
     if (typeof inner?.message === "string") return inner.message;
     if (typeof e.message === "string" && e.message) return e.message;

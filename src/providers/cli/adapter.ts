@@ -20,7 +20,7 @@ export interface ToolFailure {
 }
 
 export interface Translator {
-  /** One stdout line (or raw chunk, for `command`) → the deltas it carries, in order. */
+  /** One non-blank stdout line (or raw chunk, for `command`) → the deltas it carries, in order. */
   push(item: string, lineNo: number): Delta[];
   /** The tool's own error report, if it printed one. */
   failure(): ToolFailure | undefined;

@@ -17,6 +17,7 @@ import {
   retryableStatus,
   str,
 } from "./adapter.ts";
+import { agentInstallHint, agentProgram } from "./tools.ts";
 
 const STOP_REASONS: Record<string, FinishReason> = {
   end_turn: "stop",
@@ -32,7 +33,7 @@ const BLOCK_SEPARATOR = "\n\n";
 export const claudeAdapter: CliAdapter = {
   label: "claude",
   output: "lines",
-  installHint: "install Claude Code (npm install -g @anthropic-ai/claude-code) or set STAGECAST_CLAUDE_BIN",
+  installHint: agentInstallHint("claude"),
 
   invocation(request: ModelRequest, env) {
     const args = [
@@ -59,7 +60,7 @@ export const claudeAdapter: CliAdapter = {
       const names = [...new Set(allowed.map((tool) => tool.replace(/\(.*$/s, "").trim()))];
       args.push(optionValue("--tools", names.join(",")), optionValue("--allowedTools", allowed.join(",")));
     }
-    return { program: env.STAGECAST_CLAUDE_BIN || "claude", args, stdin: request.prompt };
+    return { program: agentProgram("claude", env), args, stdin: request.prompt };
   },
 
   translator(): Translator {
@@ -72,7 +73,6 @@ export const claudeAdapter: CliAdapter = {
 
     return {
       push(line, lineNo) {
-        if (line.trim() === "") return [];
         const msg = parseJsonLine("claude", line, lineNo);
         // Subagents' streams carry a parent tool id; only the main conversation is the answer.
         if (msg.parent_tool_use_id != null) return [];

@@ -3,14 +3,11 @@
 import { tmpdir } from "node:os";
 import { CliNotFoundError, errorMessage } from "../../core/errors.ts";
 import { ChildRun, resolveProgram } from "./spawn.ts";
+import { AGENT_TOOLS, type AgentTool, agentProgram } from "./tools.ts";
 
-export const DOCTOR_TOOLS = [
-  { tool: "claude", binEnv: "STAGECAST_CLAUDE_BIN", install: "npm install -g @anthropic-ai/claude-code" },
-  { tool: "opencode", binEnv: "STAGECAST_OPENCODE_BIN", install: "npm install -g opencode-ai" },
-  { tool: "gemini", binEnv: "STAGECAST_GEMINI_BIN", install: "npm install -g @google/gemini-cli" },
-] as const;
+export const DOCTOR_TOOLS = (Object.keys(AGENT_TOOLS) as AgentTool[]).map((tool) => ({ tool, ...AGENT_TOOLS[tool] }));
 
-export type DoctorTool = (typeof DOCTOR_TOOLS)[number]["tool"];
+export type DoctorTool = AgentTool;
 
 export interface ToolProbe {
   tool: DoctorTool;
@@ -41,7 +38,7 @@ async function probe(
 ): Promise<ToolProbe> {
   let path: string;
   try {
-    path = await resolveProgram(env[spec.binEnv] || spec.tool, env, spec.tool);
+    path = await resolveProgram(agentProgram(spec.tool, env), env, spec.tool);
   } catch (err) {
     if (!(err instanceof CliNotFoundError)) throw err;
     return { tool: spec.tool, installed: false, error: `not found; install with ${spec.install} or set ${spec.binEnv}` };

@@ -7,11 +7,12 @@
 import type { Delta, ModelRequest } from "../types.ts";
 import type { Usage } from "../../protocol/events.ts";
 import { type CliAdapter, type ToolFailure, type Translator, num, obj, optionValue, parseJsonLine, str } from "./adapter.ts";
+import { agentInstallHint, agentProgram } from "./tools.ts";
 
 export const geminiAdapter: CliAdapter = {
   label: "gemini",
   output: "lines",
-  installHint: "install Gemini CLI (npm install -g @google/gemini-cli) or set STAGECAST_GEMINI_BIN",
+  installHint: agentInstallHint("gemini"),
 
   invocation(request: ModelRequest, env) {
     const args = ["-o", "stream-json"];
@@ -21,7 +22,7 @@ export const geminiAdapter: CliAdapter = {
     if (allowed.length > 0) args.push(optionValue("--allowed-tools", allowed.join(",")));
     // gemini has no system-prompt flag (only a GEMINI_SYSTEM_MD file that replaces its own prompt).
     const stdin = request.system ? `${request.system}\n\n${request.prompt}` : request.prompt;
-    return { program: env.STAGECAST_GEMINI_BIN || "gemini", args, stdin };
+    return { program: agentProgram("gemini", env), args, stdin };
   },
 
   translator(): Translator {
@@ -32,7 +33,6 @@ export const geminiAdapter: CliAdapter = {
 
     return {
       push(line, lineNo) {
-        if (line.trim() === "") return [];
         const event = parseJsonLine("gemini", line, lineNo);
         if (event.type === "message" && event.role === "assistant") {
           const text = str(event.content);

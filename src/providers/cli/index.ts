@@ -83,9 +83,12 @@ async function* streamCli(
     let lineNo = 0;
     let wroteText = false;
     for await (const item of run) {
+      lineNo++;
+      // A blank line carries nothing in any tool's JSON lines (raw chunks are text: all kept).
+      if (adapter.output === "lines" && item.trim() === "") continue;
       let deltas: Delta[];
       try {
-        deltas = translator.push(item, ++lineNo);
+        deltas = translator.push(item, lineNo);
       } catch (err) {
         if (!(err instanceof MalformedLineError)) throw err;
         await run.dispose();

@@ -6,13 +6,14 @@
 //   step_start, tool_use, reasoning, done → ignored
 import type { Delta, FinishReason, ModelRequest } from "../types.ts";
 import { type CliAdapter, type ToolFailure, type Translator, num, obj, optionValue, parseJsonLine, str } from "./adapter.ts";
+import { agentInstallHint, agentProgram } from "./tools.ts";
 
 const FINISH: Record<string, FinishReason> = { stop: "stop", length: "length", "tool-calls": "tool-calls" };
 
 export const opencodeAdapter: CliAdapter = {
   label: "opencode",
   output: "lines",
-  installHint: "install opencode (npm install -g opencode-ai) or set STAGECAST_OPENCODE_BIN",
+  installHint: agentInstallHint("opencode"),
 
   invocation(request: ModelRequest, env) {
     const args = ["run", "--format", "json"];
@@ -24,7 +25,7 @@ export const opencodeAdapter: CliAdapter = {
     const permission: Record<string, string> = { "*": "deny" };
     for (const tool of request.model.allowedTools ?? []) permission[tool] = "allow";
     return {
-      program: env.STAGECAST_OPENCODE_BIN || "opencode",
+      program: agentProgram("opencode", env),
       args,
       stdin,
       env: { OPENCODE_CONFIG_CONTENT: JSON.stringify({ permission }) },
@@ -44,7 +45,6 @@ export const opencodeAdapter: CliAdapter = {
 
     return {
       push(line, lineNo) {
-        if (line.trim() === "") return [];
         const event = parseJsonLine("opencode", line, lineNo);
         const part = obj(event.part);
         if (event.type === "text") {

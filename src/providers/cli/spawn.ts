@@ -39,6 +39,17 @@ const STDERR_LINE_CHARS = 500;
 const HIGH_WATER = 512;
 const LOW_WATER = 64;
 
+/**
+ * The complete lines in `partial + text` (CR of a CRLF dropped) and the unfinished rest. Only the
+ * new chunk is scanned for a newline, so a long line arriving in many chunks is not re-split each time.
+ */
+function splitLines(partial: string, text: string): { lines: string[]; rest: string } {
+  const last = text.lastIndexOf("\n");
+  if (last < 0) return { lines: [], rest: partial + text };
+  const lines = (partial + text.slice(0, last)).split("\n");
+  return { lines: lines.map((line) => (line.endsWith("\r") ? line.slice(0, -1) : line)), rest: text.slice(last + 1) };
+}
+
 /** Finds the executable the way execvp would, but up front, so a missing tool is a clear error. */
 export async function resolveProgram(
   program: string,
@@ -217,9 +228,9 @@ export class ChildRun implements AsyncIterable<string> {
       this.#push(text);
       return;
     }
-    const parts = (this.#partial + text).split("\n");
-    this.#partial = parts.pop() ?? "";
-    for (const line of parts) this.#push(line.endsWith("\r") ? line.slice(0, -1) : line);
+    const { lines, rest } = splitLines(this.#partial, text);
+    this.#partial = rest;
+    for (const line of lines) this.#push(line);
   }
 
   #push(item: string): void {
@@ -233,10 +244,10 @@ export class ChildRun implements AsyncIterable<string> {
   }
 
   #onStderr(text: string): void {
-    const parts = (this.#stderrPartial + text).split("\n");
-    this.#stderrPartial = parts.pop() ?? "";
-    for (const line of parts) {
-      this.#stderr.push(this.#clip(line.endsWith("\r") ? line.slice(0, -1) : line));
+    const { lines, rest } = splitLines(this.#stderrPartial, text);
+    this.#stderrPartial = rest;
+    for (const line of lines) {
+      this.#stderr.push(this.#clip(line));
       if (this.#stderr.length > STDERR_LINES) this.#stderr.shift();
     }
     // A line that never ends must not grow without bound.

@@ -17,7 +17,8 @@ import type { Delta, FinishReason, ModelRequest, Provider } from "../types.ts";
 import { abortable, Mutex } from "./mutex.ts";
 import { resolveLocalModelPath } from "./model-path.ts";
 
-export const DEFAULT_MAX_TOKENS = 512;
+/** The local model's own default; the API providers' DEFAULT_MAX_TOKENS (api/config.ts) is another number. */
+const LOCAL_DEFAULT_MAX_TOKENS = 512;
 /** Room for the end-of-turn tokens the chat template appends after the answer. */
 const CONTEXT_SLACK = 16;
 const MIN_CONTEXT = 512;
@@ -103,7 +104,7 @@ async function* streamLocal(request: ModelRequest, signal: AbortSignal): AsyncGe
   signal.throwIfAborted();
   const path = resolveLocalModelPath(request.model);
   const loaded = await abortable(loadModel(path), signal);
-  const maxTokens = request.model.maxTokens ?? DEFAULT_MAX_TOKENS;
+  const maxTokens = request.model.maxTokens ?? LOCAL_DEFAULT_MAX_TOKENS;
   const history = chatHistory(request);
   const inputTokens = countPromptTokens(loaded, history, request.prompt);
   const trainContext = loaded.model.trainContextSize;
