@@ -6,6 +6,7 @@ import { resolveStages } from "../core/resolve.ts";
 import { writeResultFile } from "../core/result-file.ts";
 import type { RunOverrides } from "../core/types.ts";
 import { errorMessage } from "../core/errors.ts";
+import { pipelineSecrets } from "../core/secrets.ts";
 import { TerminalRenderer } from "./render.ts";
 import { UsageError } from "./usage.ts";
 
@@ -49,6 +50,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
   const executor = new PipelineExecutor(config, {
     input,
     overrides: args.overrides,
+    secrets: pipelineSecrets(config),
     callbacks: args.json ? { onEvent: (e) => process.stdout.write(JSON.stringify(e) + "\n") } : renderer,
   });
 

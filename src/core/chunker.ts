@@ -2,6 +2,7 @@
 // at once, then coalesced every `intervalMs` (or sooner when `flushBytes` are pending), each chunk at
 // most MAX_CHUNK_BYTES of UTF-8 and never splitting a character (surrogate pairs stay together).
 import { MAX_CHUNK_BYTES } from "../protocol/events.ts";
+import { maskSecrets, secretPrefixAtEnd } from "./secrets.ts";
 
 /** UTF-8 byte length of a JS string, without allocating an encoded copy. */
 export function utf8Length(text: string): number {
@@ -65,6 +66,8 @@ export interface CoalescerOptions {
   intervalMs?: number;
   flushBytes?: number;
   maxChunkBytes?: number;
+  /** Values masked out of the output (API keys), also when a delta ends partway through one. */
+  secrets?: readonly string[];
 }
 
 export const DEFAULT_COALESCE_INTERVAL_MS = 16;
@@ -75,6 +78,7 @@ export class OutputCoalescer {
   readonly #intervalMs: number;
   readonly #flushBytes: number;
   readonly #maxChunkBytes: number;
+  readonly #secrets: readonly string[];
   #pending = "";
   #pendingBytes = 0;
   #offset = 0;
@@ -87,6 +91,7 @@ export class OutputCoalescer {
     this.#intervalMs = options.intervalMs ?? DEFAULT_COALESCE_INTERVAL_MS;
     this.#flushBytes = options.flushBytes ?? DEFAULT_FLUSH_BYTES;
     this.#maxChunkBytes = options.maxChunkBytes ?? MAX_CHUNK_BYTES;
+    this.#secrets = options.secrets?.filter((s) => s.length > 0) ?? [];
   }
 
   /** Length (UTF-16 code units) of everything pushed since the last reset, sent or pending. */
@@ -133,13 +138,22 @@ export class OutputCoalescer {
     this.#clearTimer();
     let text = this.#pending;
     let held = "";
+    if (this.#secrets.length > 0) {
+      text = maskSecrets(text, this.#secrets);
+      // A delta may end partway through a key: keep that part until the rest decides.
+      const k = isFinal ? 0 : secretPrefixAtEnd(text, this.#secrets);
+      if (k > 0) {
+        held = text.slice(-k);
+        text = text.slice(0, -k);
+      }
+    }
     // A delta may end between the halves of a surrogate pair; keep the high half for the next chunk.
-    if (!isFinal && endsWithHighSurrogate(text)) {
+    if (!isFinal && held.length === 0 && endsWithHighSurrogate(text)) {
       held = text.slice(-1);
       text = text.slice(0, -1);
     }
     this.#pending = held;
-    this.#pendingBytes = held.length === 0 ? 0 : 3;
+    this.#pendingBytes = utf8Length(held);
     if (text.length === 0 && !isFinal) return;
     const pieces = text.length === 0 ? [""] : splitUtf8(text, this.#maxChunkBytes);
     for (let i = 0; i < pieces.length; i++) {

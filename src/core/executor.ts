@@ -12,6 +12,7 @@ import { describeCondition, evaluateCondition } from "./conditions.ts";
 import { CancelledError, StagecastError, errorMessage } from "./errors.ts";
 import { resolveStages, type ResolvedStage } from "./resolve.ts";
 import { abortReason } from "./retry.ts";
+import { maskSecrets } from "./secrets.ts";
 import type { RunContext } from "./run-context.ts";
 import { StageFailure, StageRunner, toStagecastError } from "./stage-runner.ts";
 import type { ExecutionOutcome, ExecutionOutcomeStatus, ExecutorOptions, StageOutcome } from "./types.ts";
@@ -56,8 +57,25 @@ export class PipelineExecutor {
     return this.#running;
   }
 
+  #mask(text: string): string {
+    return this.#options.secrets ? maskSecrets(text, this.#options.secrets) : text;
+  }
+
+  /** The error as callers see it: the same object, or a copy of it when its message quotes a secret. */
+  #maskError(error: StagecastError): StagecastError {
+    const message = this.#mask(error.message);
+    if (message === error.message) return error;
+    return new StagecastError(error.code, message, { retryable: error.retryable });
+  }
+
   #emit(event: UnstampedEvent): WireEvent {
-    const stamped = { ...event, executionId: this.executionId, seq: ++this.#seq, ts: Date.now() } as WireEvent;
+    let stamped = { ...event, executionId: this.executionId, seq: ++this.#seq, ts: Date.now() } as WireEvent;
+    // Output is masked by its coalescer (keys may be cut between deltas); errors and input here.
+    if (this.#options.secrets?.length && stamped.type !== "stage:output") {
+      const json = JSON.stringify(stamped);
+      const masked = this.#mask(json);
+      if (masked !== json) stamped = JSON.parse(masked) as WireEvent;
+    }
     this.#options.callbacks?.onEvent?.(stamped);
     for (const queue of this.#queues) queue.push(stamped);
     if (stamped.type === "execution:completed" || stamped.type === "execution:cancelled" || stamped.type === "execution:failed") {
@@ -98,7 +116,7 @@ export class PipelineExecutor {
 
     // A defect, not a model failure: reported as the run's final event rather than thrown at the caller.
     const crash = (err: unknown): ExecutionOutcome => {
-      error = errorMessage(err);
+      error = this.#mask(errorMessage(err));
       this.#emit({ type: "execution:failed", error });
       const outcome: ExecutionOutcome = {
         executionId: this.executionId,
@@ -160,6 +178,7 @@ export class PipelineExecutor {
 
         const coalescer = new OutputCoalescer({
           ...this.#options.coalesce,
+          ...(this.#options.secrets ? { secrets: this.#options.secrets } : {}),
           emit: (chunk, offset, isFinal) => {
             cb.onStageOutput?.(ref, chunk, isFinal, offset);
             this.#emit({ type: "stage:output", stageId: ref.id, output: chunk, offset, isFinal });
@@ -180,9 +199,9 @@ export class PipelineExecutor {
             },
           });
           coalescer.finish();
-          stages[ref.id] = { status: "completed", output: done.output, data: done.data, result: done.result };
+          stages[ref.id] = { status: "completed", output: this.#mask(done.output), data: done.data, result: done.result };
           ctx.stages[ref.id] = { status: "completed", output: done.output, data: done.data };
-          cb.onStageComplete?.(ref, done.result, done.output, done.data);
+          cb.onStageComplete?.(ref, done.result, this.#mask(done.output), done.data);
           this.#emit({ type: "stage:completed", stage: ref, result: done.result });
           if (stage.config.earlyExit && evaluateCondition(stage.config.earlyExit, ctx)) {
             earlyExitStageId = ref.id;
@@ -193,17 +212,18 @@ export class PipelineExecutor {
           coalescer.finish();
           const failure = err instanceof StageFailure ? err : new StageFailure(toStagecastError(err), "");
           if (failure.error instanceof CancelledError || signal.aborted) {
-            stages[ref.id] = { status: "cancelled", output: failure.output };
+            stages[ref.id] = { status: "cancelled", output: this.#mask(failure.output) };
             ctx.stages[ref.id] = { status: "cancelled", output: failure.output, data: undefined };
             throw new CancelledError(abortReason(signal));
           }
-          stages[ref.id] = { status: "failed", output: failure.output, error: failure.error };
+          const shown = this.#maskError(failure.error);
+          stages[ref.id] = { status: "failed", output: this.#mask(failure.output), error: shown };
           ctx.stages[ref.id] = { status: "failed", output: failure.output, data: undefined };
-          cb.onStageFailed?.(ref, failure.error);
-          this.#emit({ type: "stage:failed", stage: ref, error: failure.error.message, code: failure.error.code });
+          cb.onStageFailed?.(ref, shown);
+          this.#emit({ type: "stage:failed", stage: ref, error: shown.message, code: shown.code });
           if (!stage.config.continueOnError) {
             status = "failed";
-            error = `stage ${ref.id} failed: ${failure.error.message}`;
+            error = `stage ${ref.id} failed: ${shown.message}`;
           }
         } finally {
           coalescer.dispose();

@@ -65,4 +65,6 @@ export interface ExecutorOptions {
   workDir?: string;
   /** Base delay for retry backoff (ms); tests shorten it. */
   retryBaseDelayMs?: number;
+  /** Values (API keys) masked out of everything the run emits, even when cut between deltas. */
+  secrets?: readonly string[];
 }

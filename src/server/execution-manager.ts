@@ -2,7 +2,7 @@
 // event the executor emits and hands each flushed batch to the fan-out. The executor already stamps
 // and coalesces events; this class only persists them and publishes them after they are stored.
 import { PipelineExecutor } from "../core/executor.ts";
-import { StagecastError } from "../core/errors.ts";
+import { StagecastError, errorMessage } from "../core/errors.ts";
 import { writeResultFile } from "../core/result-file.ts";
 import type { ExecutionOutcome, ExecutorOptions, RunOverrides } from "../core/types.ts";
 import type { ExecutionStatus, StageRef, WireEvent } from "../protocol/events.ts";
@@ -10,7 +10,8 @@ import type { ExecutionListItem, ExecutionSnapshot, StageSnapshot } from "../pro
 import type { PipelineConfig } from "../protocol/pipeline.ts";
 import { type EventLog, type ExecutionQuery, type ExecutionRow, type FlushedEvent, parseStageResult, parseUsage } from "./event-log.ts";
 import { OutputTail } from "./output-tail.ts";
-import { maskSecrets, secretValues } from "./security.ts";
+import { pipelineSecrets } from "../core/secrets.ts";
+import { maskSecrets } from "./security.ts";
 
 export interface RunnableExecutor {
   run(): Promise<ExecutionOutcome>;
@@ -51,7 +52,6 @@ export class ExecutionManager {
   readonly #executorOptions: Partial<ExecutorOptions>;
   readonly #active = new Map<string, Active>();
   readonly #queue: Active[] = [];
-  #running = 0;
   #flushScheduled = false;
   #stopping = false;
   /** Called after each flush with that execution's stored events, in seq order. */
@@ -75,8 +75,7 @@ export class ExecutionManager {
     this.#log.createExecution({ id, pipelineId: pipeline.id, pipelineName: pipeline.name, input, createdAt: Date.now(), stages });
     let resolveDone = () => {};
     const done = new Promise<void>((r) => (resolveDone = r));
-    const keyEnvs = [pipeline.defaults?.model?.apiKeyEnv, ...pipeline.stages.map((s) => s.model?.apiKeyEnv)].filter((n): n is string => !!n);
-    const secrets = secretValues(keyEnvs);
+    const secrets = pipelineSecrets(pipeline);
     const active: Active = { id, pipeline, input, overrides, tail: new OutputTail(), secrets, done, resolveDone };
     this.#active.set(id, active);
     this.#queue.push(active);
@@ -112,9 +111,9 @@ export class ExecutionManager {
   }
 
   #dequeue(): void {
-    while (this.#running < this.#maxConcurrent && this.#queue.length > 0) {
+    // Every active execution not in the queue holds a slot until its result file is written.
+    while (this.#active.size - this.#queue.length < this.#maxConcurrent && this.#queue.length > 0) {
       const next = this.#queue.shift() as Active;
-      this.#running++;
       void this.#run(next);
     }
   }
@@ -127,12 +126,13 @@ export class ExecutionManager {
         input: a.input,
         executionId: a.id,
         overrides: a.overrides,
+        secrets: a.secrets,
         callbacks: { onEvent: (e) => this.#onEvent(e, a.secrets) },
       });
       outcome = await a.executor.run();
     } catch (err) {
       // run() never rejects by contract; if construction throws, the run still ends visibly.
-      this.#log.setStatus(a.id, "failed", Date.now(), maskSecrets(err instanceof Error ? err.message : String(err), a.secrets));
+      this.#log.setStatus(a.id, "failed", Date.now(), maskSecrets(errorMessage(err), a.secrets));
     }
     this.#flush();
     const row = this.#log.getExecution(a.id);
@@ -144,11 +144,10 @@ export class ExecutionManager {
         const path = await writeResultFile(this.#dataDir, maskOutcome(outcome, a.secrets), { pipelineId: a.pipeline.id, pipelineName: a.pipeline.name, input: a.input });
         this.#log.setResultPath(a.id, path);
       } catch (err) {
-        console.error(`stagecast: could not write the result file of ${a.id}: ${maskSecrets(err instanceof Error ? err.message : String(err), a.secrets)}`);
+        console.error(`stagecast: could not write the result file of ${a.id}: ${maskSecrets(errorMessage(err), a.secrets)}`);
       }
     }
     this.#active.delete(a.id);
-    this.#running--;
     this.onExecutionsChanged();
     a.resolveDone();
     if (!this.#stopping) this.#dequeue();
@@ -183,6 +182,11 @@ export class ExecutionManager {
     }
     for (const [id, list] of byExecution) this.onEvents(id, list);
     if (changed) this.onExecutionsChanged();
+  }
+
+  /** Stores and publishes every pending event now, so what is read from the log next is current. */
+  flush(): void {
+    this.#flush();
   }
 
   summaries(status?: ExecutionStatus, limit = 100): ExecutionListItem[] {

@@ -70,13 +70,18 @@ export function hostAllowed(req: Request, loopbackOnly: boolean): boolean {
   return host === null || isLoopbackHost(hostnameOf(host));
 }
 
+/** Whether `origin` is one of those named with --allow-origin (a trailing slash there is ignored). */
+export function isListedOrigin(origin: string | null, allowOrigins: readonly string[]): origin is string {
+  return origin !== null && allowOrigins.some((o) => o.replace(/\/+$/, "") === origin);
+}
+
 /** No Origin (curl, scripts) is allowed; otherwise the page must come from this server or an allowed origin. */
 export function originAllowed(req: Request, allowOrigins: readonly string[]): boolean {
   const origin = req.headers.get("origin");
   if (origin === null) return true;
   const host = req.headers.get("host");
   if (host !== null && (origin === `http://${host}` || origin === `https://${host}`)) return true;
-  return allowOrigins.some((o) => o.replace(/\/+$/, "") === origin);
+  return isListedOrigin(origin, allowOrigins);
 }
 
 /** Reads a POST body as JSON: 415 unless application/json, 413 past `maxBytes` (declared or actual), 400 if malformed. */
@@ -106,26 +111,5 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<unkn
   }
 }
 
-const KEY_ENV_NAMES = ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GOOGLE_GENERATIVE_AI_API_KEY", "GEMINI_API_KEY", "STAGECAST_TOKEN"];
-
-/** The values of the environment variables that hold secrets (the usual ones plus any a pipeline names). */
-export function secretValues(extraEnvNames: Iterable<string> = []): string[] {
-  const names = new Set([...KEY_ENV_NAMES, ...extraEnvNames]);
-  const values: string[] = [];
-  for (const name of names) {
-    const value = process.env[name]?.trim();
-    // Short values would mask ordinary words; real keys are long.
-    if (value && value.length >= 8) values.push(value);
-  }
-  return values;
-}
-
-/**
- * Masks secrets in text about to be stored, sent or logged (a provider's error message may quote
- * the key). Same-length asterisks keep every `offset` and chunk size of the wire contract intact.
- */
-export function maskSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) if (out.includes(secret)) out = out.replaceAll(secret, "*".repeat(secret.length));
-  return out;
-}
+// Masking lives in the engine (it masks stage output before chunking); the server uses the same.
+export { maskSecrets, secretValues } from "../core/secrets.ts";

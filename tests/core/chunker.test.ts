@@ -158,4 +158,52 @@ describe("OutputCoalescer", () => {
       { numRuns: 200 },
     );
   });
+
+  describe("secrets", () => {
+    const KEY = "sk-ant-api03-SECRETSECRET";
+    const masked = "*".repeat(KEY.length);
+
+    test("a key cut at any point between deltas never goes out, even in halves", () => {
+      const text = `before ${KEY} after`;
+      for (let cut = 1; cut < text.length; cut++) {
+        const chunks: Chunk[] = [];
+        const co = new OutputCoalescer({ secrets: [KEY], flushBytes: 1, intervalMs: 60_000, emit: (t, offset, isFinal) => chunks.push({ text: t, offset, isFinal }) });
+        co.push(text.slice(0, cut));
+        co.push(text.slice(cut));
+        co.finish();
+        const out = chunks.map((x) => x.text).join("");
+        expect(out).toBe(`before ${masked} after`);
+        for (const ch of chunks) expect(ch.text.includes("SECRET")).toBe(false);
+        expect(chunks.at(-1)!.isFinal).toBe(true);
+      }
+    });
+
+    test("held text that turns out not to be a key is sent unchanged, and at the end in full", () => {
+      const chunks: Chunk[] = [];
+      const co = new OutputCoalescer({ secrets: [KEY], flushBytes: 1, intervalMs: 60_000, emit: (t, offset, isFinal) => chunks.push({ text: t, offset, isFinal }) });
+      co.push("ask-ant");
+      expect(chunks.map((x) => x.text)).toEqual(["a"]);
+      co.push("hill");
+      expect(chunks.map((x) => x.text)).toEqual(["a", "sk-anthill"]);
+      co.push(" sk-an");
+      co.finish();
+      expect(chunks.map((x) => x.text).join("")).toBe("ask-anthill sk-an");
+    });
+
+    test("property: any deltas of any text with keys in it concatenate to the masked text", () => {
+      fc.assert(
+        fc.property(fc.array(fc.oneof(fc.string({ maxLength: 30 }), fc.constant(KEY)), { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 10 }), (parts, cuts) => {
+          const text = parts.join("");
+          const points = [...new Set(cuts.map((n) => n % (text.length + 1)))].sort((a, b) => a - b);
+          const deltas = [0, ...points, text.length].slice(1).map((end, i, arr) => text.slice(i === 0 ? 0 : arr[i - 1], end));
+          const chunks: string[] = [];
+          const co = new OutputCoalescer({ secrets: [KEY], flushBytes: 4, intervalMs: 60_000, emit: (t) => chunks.push(t) });
+          for (const d of deltas) co.push(d);
+          co.finish();
+          expect(chunks.join("")).toBe(text.replaceAll(KEY, masked));
+        }),
+        { numRuns: 300 },
+      );
+    });
+  });
 });

@@ -294,4 +294,21 @@ describe("PipelineExecutor", () => {
     expect(outputOf(events, "s1")).toBe(text);
     for (const e of events) if (e.type === "stage:output") expect(e.output.includes("\ufffd")).toBe(false);
   });
+
+  test("secrets are masked in every event and in the outcome, even when a key is cut between deltas", async () => {
+    const key = "sk-live-0123456789abcdef";
+    fake.enqueue(
+      { kind: "stream", chunks: ["your key is sk-li", "ve-0123", "456789abcdef, keep it"] },
+      { kind: "http-error", status: 400, message: `bad key ${key}` },
+    );
+    const { events, outcome } = await run(pipeline([{}, { retries: 0 }]), { secrets: [key] });
+    const all = JSON.stringify(events) + JSON.stringify(outcome);
+    expect(all.includes("0123456789")).toBe(false);
+    expect(outputOf(events, "s1")).toBe(`your key is ${"*".repeat(key.length)}, keep it`);
+    expect(outcome.stages.s1).toMatchObject({ status: "completed", output: `your key is ${"*".repeat(key.length)}, keep it` });
+    const failed = events.find((e) => e.type === "stage:failed") as Extract<WireEvent, { type: "stage:failed" }>;
+    expect(failed.error).toContain(`bad key ${"*".repeat(key.length)}`);
+    expect((outcome.stages.s2 as { error: Error }).error.message).toContain(`bad key ${"*".repeat(key.length)}`);
+    expectWireContract(events);
+  });
 });
