@@ -16,7 +16,16 @@ export const ClientMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("ping") }),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
-export const CLIENT_MESSAGE_TYPES: readonly ClientMessage["type"][] = ["subscribe", "unsubscribe", "watch-executions", "ping"];
+/** Read off the schema, so a new message type cannot be missed here. */
+export const CLIENT_MESSAGE_TYPES: readonly ClientMessage["type"][] = ClientMessageSchema.options.map((o) => o.shape.type.value);
+
+/** `POST /api/pipelines/:id/run`'s body. Only agent CLIs as `tool`: `command` runs an argv from a pipeline file, so never from a request. */
+export const RunRequestSchema = z.strictObject({
+  input: z.string({ error: "input must be a string" }),
+  mode: z.enum(["api", "cli", "local"]).optional(),
+  tool: z.enum(["claude", "opencode", "gemini"]).optional(),
+});
+export type RunRequest = z.infer<typeof RunRequestSchema>;
 
 /** One row of `GET /api/executions` and of the `executions` message. */
 export interface ExecutionListItem {

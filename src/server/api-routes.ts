@@ -1,10 +1,9 @@
 // The REST routes (ARCHITECTURE.md "REST"), as inline handlers over a small pattern table. Errors
 // are thrown as ApiError and turned into `{error: {code, message}}` with their status here.
-import { z } from "zod";
 import { PipelineConfigError, errorMessage } from "../core/errors.ts";
 import { listPipelines, loadPipeline } from "../core/loader.ts";
 import { EXECUTION_STATUSES, type ExecutionStatus } from "../protocol/events.ts";
-import type { ExecutionListResponse } from "../protocol/server-api.ts";
+import { type ExecutionListResponse, RunRequestSchema } from "../protocol/server-api.ts";
 import type { EventLog } from "./event-log.ts";
 import type { ExecutionManager } from "./execution-manager.ts";
 import { ApiError, errorResponse, maskSecrets, readJsonBody, secretValues } from "./security.ts";
@@ -18,12 +17,6 @@ export interface ApiContext {
 }
 
 const ID = /^[a-z0-9-]+$/;
-// Agent CLIs a request may ask for; `command` runs an argv from a pipeline file, so never from a request.
-const RunBodySchema = z.strictObject({
-  input: z.string({ error: "input must be a string" }),
-  mode: z.enum(["api", "cli", "local"]).optional(),
-  tool: z.enum(["claude", "opencode", "gemini"]).optional(),
-});
 
 type Handler = (req: Request, params: string[], url: URL) => Response | Promise<Response>;
 interface Route {
@@ -61,7 +54,7 @@ export function createApi(ctx: ApiContext): (req: Request, url: URL) => Promise<
       pattern: /^\/api\/pipelines\/([^/]+)\/run$/,
       methods: {
         POST: async (req, [id]) => {
-          const body = RunBodySchema.safeParse(await readJsonBody(req, ctx.maxBodyBytes));
+          const body = RunRequestSchema.safeParse(await readJsonBody(req, ctx.maxBodyBytes));
           if (!body.success) {
             const issue = body.error.issues[0];
             throw new ApiError(400, "bad_request", `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`);
@@ -119,7 +112,7 @@ export function createApi(ctx: ApiContext): (req: Request, url: URL) => Promise<
           if (!log.hasStage(id as string, stageId as string)) {
             throw new ApiError(404, "stage_not_found", `execution ${id} has no stage ${stageId}`);
           }
-          manager.snapshot(id as string); // flushes pending events, so the text is current
+          manager.flush(); // pending chunks are stored first, so the text is current
           const chunks = log.stageOutput(id as string, stageId as string);
           const encoder = new TextEncoder();
           // Streamed page by page from the log: a large output never sits whole in memory.

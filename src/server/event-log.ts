@@ -159,10 +159,9 @@ export class EventLog {
     })();
   }
 
-  /** For transitions no wire event carries (queued → running before the first event, a queued run cancelled). */
-  setStatus(id: string, status: ExecutionStatus, at: number, error?: string): void {
-    const col = status === "running" ? "started_at" : "ended_at";
-    this.#db.run(`UPDATE executions SET status = ?, ${col} = COALESCE(${col}, ?), error = COALESCE(?, error) WHERE id = ?`, [
+  /** An end no wire event carried (the executor threw, or returned without its final event). */
+  setStatus(id: string, status: Exclude<ExecutionStatus, "queued" | "running">, at: number, error?: string): void {
+    this.#db.run("UPDATE executions SET status = ?, ended_at = COALESCE(ended_at, ?), error = COALESCE(?, error) WHERE id = ?", [
       status,
       at,
       error ?? null,
@@ -182,8 +181,14 @@ export class EventLog {
   flush(): FlushedEvent[] {
     if (this.#pending.length === 0) return [];
     const batch = this.#pending.splice(0);
+    // last_seq once per execution per batch, not once per chunk: a batch holds one turn's events.
+    const lastSeq = new Map<string, number>();
     this.#db.transaction(() => {
-      for (const { event, json } of batch) this.#store(event, json);
+      for (const { event, json } of batch) {
+        this.#store(event, json);
+        lastSeq.set(event.executionId, Math.max(lastSeq.get(event.executionId) ?? 0, event.seq));
+      }
+      for (const [id, seq] of lastSeq) this.#setLastSeq.run(seq, id);
     })();
     return batch;
   }
@@ -191,7 +196,6 @@ export class EventLog {
   #store(e: WireEvent, json: string): void {
     const stageId = e.type === "stage:output" || e.type === "stage:retrying" ? e.stageId : "stage" in e ? e.stage.id : null;
     this.#insertEvent.run(e.executionId, e.seq, e.type, stageId, e.type === "stage:output" ? e.offset : null, json);
-    this.#setLastSeq.run(e.seq, e.executionId);
     const u = this.#stageUpdate;
     switch (e.type) {
       case "execution:started":

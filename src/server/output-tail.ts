@@ -25,20 +25,25 @@ interface StageTail {
   truncated: boolean;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 /** UTF-8 byte length; the engine's chunker already counts it without encoding. */
 export const utf8Bytes = utf8Length;
 
-/** Drops at least `drop` bytes from the front of `text`, never splitting a character. */
-function dropFront(text: string, drop: number): Piece {
-  const bytes = encoder.encode(text);
-  let start = Math.min(drop, bytes.length);
-  // Skip UTF-8 continuation bytes (10xxxxxx) so the kept part starts on a character.
-  while (start < bytes.length && ((bytes[start] as number) & 0xc0) === 0x80) start++;
-  const rest = bytes.subarray(start);
-  return { text: decoder.decode(rest), bytes: rest.length };
+/**
+ * Drops at least `drop` bytes from the front of a piece, never splitting a character. Walks only
+ * the dropped characters: the piece may be a whole joined stage (after a snapshot), trimmed per chunk.
+ */
+function dropFront(piece: Piece, drop: number): Piece {
+  const { text } = piece;
+  let i = 0;
+  let dropped = 0;
+  while (dropped < drop && i < text.length) {
+    const c = text.charCodeAt(i);
+    const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+    // Counted as utf8Length counts: a lone surrogate as U+FFFD, 3 bytes.
+    dropped += c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+    i += pair ? 2 : 1;
+  }
+  return { text: text.slice(i), bytes: piece.bytes - dropped };
 }
 
 export class OutputTail {
@@ -57,10 +62,9 @@ export class OutputTail {
 
   /** One `stage:output` chunk. Offset 0 starts the stage's text over (a retry voids what came before). */
   append(stageId: string, chunk: string, offset: number): void {
-    let stage = this.#stages.get(stageId);
-    if (offset === 0 && stage) this.reset(stageId);
-    stage = this.#stages.get(stageId);
+    let stage = offset === 0 ? undefined : this.#stages.get(stageId);
     if (!stage) {
+      this.reset(stageId);
       // A tail rebuilt from the log may start mid-stage: whatever came before is not held.
       stage = { pieces: [], length: offset, truncated: offset > 0 };
       this.#stages.set(stageId, stage);
@@ -102,7 +106,7 @@ export class OutputTail {
           stage.pieces.shift();
           this.#held -= first.bytes;
         } else {
-          const kept = dropFront(first.text, excess);
+          const kept = dropFront(first, excess);
           this.#held -= first.bytes - kept.bytes;
           stage.pieces[0] = kept;
         }

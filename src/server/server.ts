@@ -12,6 +12,7 @@ import {
   errorResponse,
   findToken,
   hostAllowed,
+  isListedOrigin,
   isLoopbackHost,
   maskSecrets,
   originAllowed,
@@ -75,10 +76,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const api = createApi({ log, manager, cwd: opts.cwd, maxBodyBytes: maxBody });
 
   // Only origins named with --allow-origin get CORS headers; the server's own pages need none.
-  const isAllowedOrigin = (origin: string | null) => origin !== null && allowOrigins.some((o) => o.replace(/\/+$/, "") === origin);
   const withCors = (req: Request, res: Response | undefined): Response | undefined => {
     const origin = req.headers.get("origin");
-    if (res && origin && isAllowedOrigin(origin)) {
+    if (res && isListedOrigin(origin, allowOrigins)) {
       res.headers.set("access-control-allow-origin", origin);
       res.headers.set("access-control-allow-credentials", "true");
       res.headers.append("vary", "Origin");
@@ -88,7 +88,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const handle = async (req: Request, server: Server<SocketData>): Promise<Response | undefined> => {
     const url = new URL(req.url);
-    if (req.method === "OPTIONS" && isAllowedOrigin(req.headers.get("origin"))) {
+    if (req.method === "OPTIONS" && isListedOrigin(req.headers.get("origin"), allowOrigins)) {
       // A CORS preflight carries no token; the real request that follows is checked in full.
       return new Response(null, {
         status: 204,
@@ -123,8 +123,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server = Bun.serve<SocketData>({
       hostname: host,
       port: opts.port ?? 0,
-      // Our own 413 comes from readJsonBody; this only stops absurd bodies before they are read.
-      maxRequestBodySize: Math.max(maxBody * 2, 1024 * 1024),
+      // Our own 413 (JSON, per the contract) comes from readJsonBody, which refuses on the declared
+      // length and counts streamed bodies, never buffering past maxBody; Bun's bound only has to sit
+      // far above it, or Bun would answer first with an empty 413.
+      maxRequestBodySize: Math.max(maxBody * 2, 64 * 1024 * 1024),
       fetch: async (req, srv) => withCors(req, await handle(req, srv)),
       websocket: { ...hub.handlers, backpressureLimit: hub.backpressureLimit, closeOnBackpressureLimit: false },
       error: (err) => {

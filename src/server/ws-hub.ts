@@ -71,7 +71,7 @@ export class WsHub {
       }
     },
     close: (ws) => {
-      for (const id of ws.data.subs.keys()) this.#live.get(id)?.delete(ws);
+      for (const id of ws.data.subs.keys()) this.#leaveLive(ws, id);
       ws.data.subs.clear();
     },
     // uWS sends protocol pings and closes a socket that stops answering: the transport heartbeat.
@@ -173,9 +173,15 @@ export class WsHub {
     ws.data.subs.delete(executionId);
     if (sub.live) {
       ws.unsubscribe(topicOf(executionId));
-      this.#live.get(executionId)?.delete(ws);
+      this.#leaveLive(ws, executionId);
     }
     return true;
+  }
+
+  /** An execution's entry goes with its last live subscriber, so the map does not grow with history. */
+  #leaveLive(ws: Socket, executionId: string): void {
+    const set = this.#live.get(executionId);
+    if (set?.delete(ws) && set.size === 0) this.#live.delete(executionId);
   }
 
   #slow(ws: Socket, sub: Subscription): void {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningServer, startServer } from "../../src/server/server.ts";
 import { type FakeModelServer, createGate, startFakeOpenAI } from "../helpers/fake-openai.ts";
-import { WsClient, assertContiguous, isFinal, stageText, writePipelines } from "../server/harness.ts";
+import { WsClient, assertContiguous, firstLine, isFinal, stageText, writePipelines } from "../server/harness.ts";
 import { expectKept, liveTimers, outline } from "./fault-harness.ts";
 
 const ENTRY = join(import.meta.dir, "..", "helpers", "server-entry.ts");
@@ -16,19 +16,6 @@ afterEach(async () => {
   for (const fn of cleanup.reverse()) await fn();
   cleanup = [];
 });
-
-async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`the server exited before printing its URL; it printed: ${text}`);
-    text += decoder.decode(value, { stream: true });
-  }
-  reader.releaseLock();
-  return text.slice(0, text.indexOf("\n"));
-}
 
 test("kill -9 mid-stage, then restart: interrupted, nothing streamed is lost, new runs work", async () => {
   const fake: FakeModelServer = await startFakeOpenAI();

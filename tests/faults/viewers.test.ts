@@ -5,7 +5,7 @@ import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { WireEvent } from "../../src/protocol/events.ts";
 import { createGate } from "../helpers/fake-openai.ts";
-import { type Harness, WsClient, assertContiguous, isFinal, setup, stageText } from "../server/harness.ts";
+import { type Harness, WsClient, assertContiguous, isFinal, lines, setup, stageText } from "../server/harness.ts";
 import { expectKept, liveTimers, trackingFactory } from "./fault-harness.ts";
 
 const BLOCKING_CLIENT = join(import.meta.dir, "..", "helpers", "blocking-ws-client.ts");
@@ -64,19 +64,6 @@ test("a WebSocket dropped mid-stream: the run completes; a new socket resumes fr
   expect(await tracked.streams.get(id)).toEqual(events);
   expect(liveTimers()).toBe(timers);
 });
-
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
-    buffered += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buffered.indexOf("\n")) >= 0) {
-      yield buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-    }
-  }
-}
 
 test("a viewer that never reads: the run completes for everyone else; it is cut off at the bound and catches up after", async () => {
   const tracked = trackingFactory();

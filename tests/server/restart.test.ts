@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { WireEvent } from "../../src/protocol/events.ts";
 import { type RunningServer, startServer } from "../../src/server/server.ts";
 import { type FakeModelServer, createGate, startFakeOpenAI } from "../helpers/fake-openai.ts";
-import { WsClient, assertContiguous, stageText, writePipelines } from "./harness.ts";
+import { WsClient, assertContiguous, firstLine, stageText, writePipelines } from "./harness.ts";
 
 const ENTRY = join(import.meta.dir, "..", "helpers", "server-entry.ts");
 let cleanup: (() => Promise<void>)[] = [];
@@ -15,19 +15,6 @@ afterEach(async () => {
   for (const fn of cleanup.reverse()) await fn();
   cleanup = [];
 });
-
-async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`child exited before printing its URL; got: ${text}`);
-    text += decoder.decode(value, { stream: true });
-  }
-  reader.releaseLock();
-  return text.slice(0, text.indexOf("\n"));
-}
 
 test("kill -9 mid-run: the execution becomes interrupted and every streamed chunk is still there", async () => {
   const fake: FakeModelServer = await startFakeOpenAI();

@@ -108,6 +108,12 @@ describe("without a token (loopback)", () => {
   test("a body past the limit is 413", async () => {
     expect(await errorOf(await post("/api/pipelines/one/run", JSON.stringify({ input: "x".repeat(2000) })))).toEqual([413, "body_too_large"]);
   });
+  test("a body past even the transport's own bound is still the JSON 413", async () => {
+    expect(await errorOf(await post("/api/pipelines/one/run", JSON.stringify({ input: "x".repeat(3 * 1024 * 1024) })))).toEqual([
+      413,
+      "body_too_large",
+    ]);
+  });
   test("malformed JSON is 400 bad_json", async () => {
     expect(await errorOf(await post("/api/pipelines/one/run", "{input:"))).toEqual([400, "bad_json"]);
   });

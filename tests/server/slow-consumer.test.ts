@@ -4,7 +4,7 @@ import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { WireEvent } from "../../src/protocol/events.ts";
 import { createGate } from "../helpers/fake-openai.ts";
-import { type Harness, assertContiguous, isFinal, setup, stageText } from "./harness.ts";
+import { type Harness, assertContiguous, isFinal, lines, setup, stageText } from "./harness.ts";
 
 const CLIENT = join(import.meta.dir, "..", "helpers", "blocking-ws-client.ts");
 let h: Harness;
@@ -17,19 +17,6 @@ afterEach(async () => {
 
 const outputReached = (length: number) => (m: Record<string, unknown>) =>
   m.type === "stage:output" && (m.offset as number) + (m.output as string).length >= length;
-
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
-    buffered += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buffered.indexOf("\n")) >= 0) {
-      yield buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-    }
-  }
-}
 
 test("a stalled subscriber gets slow_consumer at the bound and catches up by resubscribing", async () => {
   h = await setup({ maxBufferedBytes: 256 * 1024 });

@@ -2,7 +2,7 @@
 // carrying the server's `{error: {code, message}}`, so pages can show exactly what went wrong.
 import type { ExecutionStatus } from "@protocol/events.ts";
 import type { PipelineConfig, ValidationIssue } from "@protocol/pipeline.ts";
-import type { ApiErrorBody, ExecutionListResponse, ExecutionSnapshot } from "@protocol/server-api.ts";
+import type { ApiErrorBody, ExecutionListResponse, ExecutionSnapshot, RunRequest } from "@protocol/server-api.ts";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -34,14 +34,9 @@ export interface PipelineDetail extends PipelineListing {
   warnings: ValidationIssue[];
 }
 
-export type RunMode = "api" | "cli" | "local";
-export type RunTool = "claude" | "opencode" | "gemini";
-
-export interface RunRequest {
-  input: string;
-  mode?: RunMode;
-  tool?: RunTool;
-}
+export type { RunRequest };
+export type RunMode = NonNullable<RunRequest["mode"]>;
+export type RunTool = NonNullable<RunRequest["tool"]>;
 
 export interface ExecutionQuery {
   status?: ExecutionStatus;

@@ -77,7 +77,9 @@ export class Connection {
     let set = this.#subs.get(executionId);
     if (!set) this.#subs.set(executionId, (set = new Set()));
     set.add(subscriber);
-    this.#sendSubscribe(executionId, subscriber.since());
+    // From the furthest-behind subscriber, as on reconnect: a later one's since must not skip events
+    // an earlier one has not received yet (the server restarts the subscription from this since).
+    this.#sendSubscribe(executionId, minSince(set));
     return () => {
       const current = this.#subs.get(executionId);
       if (!current?.delete(subscriber)) return;
