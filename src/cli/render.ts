@@ -37,9 +37,12 @@ export function stageFigures(result: StageResult): string {
   const parts = [formatDuration(result.duration)];
   if (result.timeToFirstToken != null) parts.push(`first token ${formatDuration(result.timeToFirstToken)}`);
   const out = result.usage.outputTokens;
-  parts.push(`${result.usage.inputTokens} in / ${out} out tokens`);
-  const streamMs = result.duration - (result.timeToFirstToken ?? 0);
-  if (out > 0 && streamMs > 0) parts.push(`${(out / (streamMs / 1000)).toFixed(1)} tok/s`);
+  // A model call always reads some input; all zeros means the tool (a `command` stage) reported no usage.
+  if (result.usage.inputTokens > 0 || out > 0) {
+    parts.push(`${result.usage.inputTokens} in / ${out} out tokens`);
+    const streamMs = result.duration - (result.timeToFirstToken ?? 0);
+    if (out > 0 && streamMs > 0) parts.push(`${(out / (streamMs / 1000)).toFixed(1)} tok/s`);
+  }
   parts.push(
     result.costSource === "free" ? "free (local)" : result.costSource === "unknown" ? "cost unknown" : formatCost(result.cost, result.costEstimated),
   );

@@ -6,6 +6,7 @@ import {
   formatRate,
   formatSize,
   formatUsd,
+  runCost,
   runTotals,
   stageCost,
   stageFigures,
@@ -82,6 +83,16 @@ describe("stageTokens and stageFigures", () => {
     expect(stageTokens(stage({ outputLength: 4002, result: result() }))).toEqual({ count: 300, estimated: false, text: "300 tokens" });
   });
 
+  test("a finished stage with no usage reported (all zeros, as a command stage) has no token figure, not 0", () => {
+    const none = result({ cost: 0, costSource: "unknown", usage: { inputTokens: 0, outputTokens: 0 } });
+    expect(stageTokens(stage({ status: "completed", outputLength: 400, result: none }))).toBe(null);
+    const s = stage({ status: "completed", startedAt: 1000, endedAt: 3000, firstOutputAt: 1100, outputLength: 400, result: none });
+    expect(stageFigures(s, 9000).tokens).toBe(null);
+    expect(stageFigures(s, 9000).tokensPerSecond).toBe(null);
+    // a real call that wrote nothing still read its prompt: "0 tokens" is then the truth
+    expect(stageTokens(stage({ result: result({ usage: { inputTokens: 12, outputTokens: 0 } }) }))).toEqual({ count: 0, estimated: false, text: "0 tokens" });
+  });
+
   test("running: elapsed ticks with now, TTFT from the first output, estimated rate", () => {
     const s = stage({ status: "running", startedAt: 1000, firstOutputAt: 1500, outputLength: 4000 });
     expect(stageFigures(s, 3500)).toEqual({
@@ -139,6 +150,24 @@ describe("runTotals", () => {
       costUnknown: true,
       done: 3,
       total: 5,
+    });
+  });
+});
+
+describe("runCost", () => {
+  test("worded as the stage cards: — until a stage has a cost, then the sum and what is estimated or unknown", () => {
+    expect(runCost([stage({ id: "a", status: "running", outputLength: 40 }), stage({ id: "b" })])).toEqual({ kind: "pending", text: "—" });
+    expect(runCost([stage({ id: "a", provider: "local" }), stage({ id: "b", status: "skipped" })])).toEqual({ kind: "free", text: "free" });
+    const unknown = stage({ id: "u", status: "completed", result: result({ cost: 0, costSource: "unknown" }) });
+    expect(runCost([unknown, stage({ id: "b" })])).toEqual({ kind: "unknown", text: "unknown" });
+    const exact = stage({ id: "x", status: "completed", result: result({ cost: 0.01, costSource: "tool" }) });
+    const priced = stage({ id: "p", status: "completed", result: result({ cost: 0.02, costSource: "price-table" }) });
+    expect(runCost([exact, stage({ id: "b" })])).toEqual({ kind: "exact", text: "$0.010" });
+    expect(runCost([exact, priced])).toEqual({ kind: "estimated", text: "$0.030 est." });
+    expect(runCost([exact, priced, unknown])).toEqual({ kind: "unknown", text: "$0.030 est. + unknown" });
+    expect(runCost([stage({ id: "f", provider: "local", status: "completed", result: result({ cost: 0, costSource: "free" }) }), exact])).toEqual({
+      kind: "exact",
+      text: "$0.010",
     });
   });
 });

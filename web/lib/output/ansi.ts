@@ -11,7 +11,7 @@ const ANSI_RE = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[
 
 /** The text without escape sequences (what the terminal view shows), for search. */
 export function stripAnsi(text: string): string {
-  return text.includes("\x1b") || text.includes("\x9b") ? text.replace(ANSI_RE, "") : text;
+  return hasAnsi(text) ? text.replace(ANSI_RE, "") : text;
 }
 
 function newAnsiUp(): AnsiUp {
@@ -24,7 +24,7 @@ function newAnsiUp(): AnsiUp {
 
 /** Stateful converter: colours and bold carry over from one chunk to the next, as in a terminal. */
 export class AnsiStream {
-  #up = newAnsiUp();
+  readonly #up = newAnsiUp();
 
   /** HTML for this chunk; every span it opens is closed, so the result can be appended as is. */
   push(chunk: string): string {
@@ -40,9 +40,5 @@ export class AnsiStream {
     // as nothing mutates the shared palette objects (ansi_up only reassigns them).
     const copy = Object.assign(Object.create(Object.getPrototypeOf(this.#up) as object) as AnsiUp, this.#up);
     return copy.ansi_to_html(text);
-  }
-
-  reset(): void {
-    this.#up = newAnsiUp();
   }
 }

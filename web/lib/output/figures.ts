@@ -60,10 +60,16 @@ export interface TokenFigure {
   text: string;
 }
 
-/** Output tokens: the provider's usage when the stage is done, else an estimate from the characters seen. */
+/**
+ * Output tokens: the provider's usage when the stage is done, else an estimate from the characters seen.
+ * A finished stage whose usage is all zeros had none reported (a `command` stage, a server that sends no
+ * usage): any real model call reads at least one input token, so that is "—", never "0 tokens".
+ */
 export function stageTokens(stage: Pick<StageView, "result" | "outputLength">): TokenFigure | null {
   if (stage.result !== null) {
-    const n = stage.result.usage.outputTokens;
+    const u = stage.result.usage;
+    if (u.inputTokens + u.outputTokens + (u.cacheReadTokens ?? 0) + (u.cacheWriteTokens ?? 0) === 0) return null;
+    const n = u.outputTokens;
     return { count: n, estimated: false, text: `${formatInt(n)} tokens` };
   }
   if (stage.outputLength === 0) return null;
@@ -123,12 +129,45 @@ export interface RunTotals {
   total: number;
 }
 
+interface CostSum {
+  cost: number;
+  /** some stage's cost is exact or from the price table */
+  priced: boolean;
+  estimated: boolean;
+  unknown: boolean;
+  free: boolean;
+}
+
+/** The stages' costs added up, each labelled as its card labels it (stageCost). */
+function sumCosts(stages: readonly StageView[]): CostSum {
+  const sum: CostSum = { cost: 0, priced: false, estimated: false, unknown: false, free: false };
+  for (const stage of stages) {
+    const c = stageCost(stage);
+    if (c.kind === "exact" || c.kind === "estimated") {
+      sum.cost += stage.result?.cost ?? 0;
+      sum.priced = true;
+    }
+    sum.estimated ||= c.kind === "estimated";
+    sum.unknown ||= c.kind === "unknown";
+    sum.free ||= c.kind === "free";
+  }
+  return sum;
+}
+
+/** The run's cost in the words of its stages' cards: "—" until a stage has a cost, "free" when all known are free. */
+export function runCost(stages: readonly StageView[]): CostFigure {
+  const s = sumCosts(stages);
+  if (!s.priced) {
+    if (s.unknown) return { kind: "unknown", text: "unknown" };
+    return s.free ? { kind: "free", text: "free" } : { kind: "pending", text: "—" };
+  }
+  const text = `${formatUsd(s.cost)}${s.estimated ? " est." : ""}${s.unknown ? " + unknown" : ""}`;
+  return { kind: s.unknown ? "unknown" : s.estimated ? "estimated" : "exact", text };
+}
+
 export function runTotals(state: ExecutionState, now: number): RunTotals {
   let tokens = 0;
   let tokensEstimated = false;
-  let cost = 0;
-  let costEstimated = false;
-  let costUnknown = false;
   let done = 0;
   for (const stage of state.stages) {
     if (stage.status !== "pending" && stage.status !== "running") done++;
@@ -137,11 +176,8 @@ export function runTotals(state: ExecutionState, now: number): RunTotals {
       tokens += t.count;
       tokensEstimated ||= t.estimated;
     }
-    const c = stageCost(stage);
-    if (c.kind === "exact" || c.kind === "estimated") cost += stage.result?.cost ?? 0;
-    costEstimated ||= c.kind === "estimated";
-    costUnknown ||= c.kind === "unknown";
   }
+  const { cost, estimated: costEstimated, unknown: costUnknown } = sumCosts(state.stages);
   const end = state.endedAt ?? (state.status === "running" || state.status === "queued" ? now : null);
   const elapsedMs = state.startedAt !== null && end !== null ? end - state.startedAt : null;
   return { elapsedMs, tokens, tokensEstimated, cost, costEstimated, costUnknown, done, total: state.stages.length };

@@ -50,11 +50,6 @@ export class LineBuffer {
     return this.lines.length - before;
   }
 
-  reset(): void {
-    this.lines.length = 0;
-    this.#partial = "";
-  }
-
   /** Pushes `line` in rows of at most maxLineLength; unless `complete`, the remainder stays partial. */
   #pushWrapped(line: string, complete: boolean): void {
     const max = this.#maxLineLength;
