@@ -72,10 +72,11 @@ export class ExecutionManager {
     if (this.#stopping) throw new Error("the server is stopping");
     const id = crypto.randomUUID();
     const stages: StageRef[] = pipeline.stages.map((s) => ({ id: s.id, name: s.name ?? s.id, type: s.type ?? "generate" }));
-    this.#log.createExecution({ id, pipelineId: pipeline.id, pipelineName: pipeline.name, input, createdAt: Date.now(), stages });
+    const secrets = pipelineSecrets(pipeline);
+    // Stored as the execution:started event will carry it: masked.
+    this.#log.createExecution({ id, pipelineId: pipeline.id, pipelineName: pipeline.name, input: maskSecrets(input, secrets), createdAt: Date.now(), stages });
     let resolveDone = () => {};
     const done = new Promise<void>((r) => (resolveDone = r));
-    const secrets = pipelineSecrets(pipeline);
     const active: Active = { id, pipeline, input, overrides, tail: new OutputTail(), secrets, done, resolveDone };
     this.#active.set(id, active);
     this.#queue.push(active);
@@ -120,6 +121,7 @@ export class ExecutionManager {
 
   async #run(a: Active): Promise<void> {
     let outcome: ExecutionOutcome | undefined;
+    let crash: unknown;
     try {
       a.executor = this.#createExecutor(a.pipeline, {
         ...this.#executorOptions,
@@ -131,13 +133,16 @@ export class ExecutionManager {
       });
       outcome = await a.executor.run();
     } catch (err) {
-      // run() never rejects by contract; if construction throws, the run still ends visibly.
-      this.#log.setStatus(a.id, "failed", Date.now(), maskSecrets(errorMessage(err), a.secrets));
+      // run() never rejects by contract; construction may.
+      crash = err;
     }
     this.#flush();
     const row = this.#log.getExecution(a.id);
-    if (row && (row.status === "running" || row.status === "queued") && outcome) {
-      this.#log.setStatus(a.id, outcome.status, outcome.endedAt, outcome.error && maskSecrets(outcome.error, a.secrets));
+    if (row && (row.status === "running" || row.status === "queued")) {
+      // Every execution ends with a final event, or its viewers would wait for one forever.
+      const why = crash !== undefined ? errorMessage(crash) : (outcome?.error ?? "the run ended without reporting how");
+      this.#onEvent({ type: "execution:failed", executionId: a.id, seq: row.last_seq + 1, ts: Date.now(), error: why }, a.secrets);
+      this.#flush();
     }
     if (outcome) {
       try {

@@ -32,6 +32,16 @@ function textOf(items: Delta[]): string {
 }
 
 describe("cli provider: command", () => {
+  test("a NUL byte in the system text is a clear config error naming the variable, not its value", async () => {
+    const { items, error } = await run(
+      { model: { provider: "cli", tool: "command", command: [FAKE_TOOL] }, system: "secret\0text", prompt: "p", cwd: box.mkdir("w") },
+      { FAKE_CLI_FIXTURE: box.file("out.txt", "never") },
+    );
+    expect(items).toEqual([]);
+    expect(error).toBeInstanceOf(ProviderConfigError);
+    expect((error as Error).message).toBe(`command "${FAKE_TOOL}": environment variable STAGECAST_SYSTEM_PROMPT contains a NUL byte, which a program cannot receive`);
+  });
+
   test("the argv array reaches the program literally: no shell, no expansion, no splitting", async () => {
     const argv = ["$HOME", "a b", "; echo pwned", "`id`", "*", "--flag=x", "-", "'quoted'", "$(rm -rf /)"];
     const { items, error } = await run(

@@ -150,6 +150,12 @@ export class ChildRun implements AsyncIterable<string> {
     }
     const program = await resolveProgram(spec.program, spec.env, spec.tool, spec.installHint);
     signal.throwIfAborted();
+    // The OS cannot pass a NUL byte in an argument or variable; say which one, never its value
+    // (an environment value may be a key).
+    const nulArg = spec.args.findIndex((a) => a.includes("\0"));
+    if (nulArg >= 0) throw new ProviderConfigError(`${spec.tool}: argument ${nulArg + 1} contains a NUL byte, which a program cannot receive`);
+    const nulEnv = Object.entries(spec.env).find(([, v]) => v?.includes("\0"));
+    if (nulEnv) throw new ProviderConfigError(`${spec.tool}: environment variable ${nulEnv[0]} contains a NUL byte, which a program cannot receive`);
     const child = spawn(program, spec.args, {
       cwd: spec.cwd,
       env: spec.env,
