@@ -1,9 +1,8 @@
 // What the output viewer shows: a 1 MB output with a bounded DOM, hostile markdown rendered
 // inert, and a command-line tool's ANSI colours in the terminal view (light and dark).
-import { afterAll, beforeAll, setDefaultTimeout, expect, test } from "bun:test";
-import { mkdir } from "node:fs/promises";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { ANSI_TEXT, type E2E, SCREENSHOTS, createGate, setupE2E } from "./harness.ts";
+import { ANSI_TEXT, type E2E, SCREENSHOTS, createGate, useE2E } from "./harness.ts";
 import {
   attr,
   countNodes,
@@ -22,18 +21,8 @@ import {
 } from "./page-helpers.ts";
 import { installProbes, readProbes } from "./probes.ts";
 
-// Bun's default 5 s is less than one streamed run in a browser on two shared cores; a timeout also
-// makes Bun kill the browser as a dangling process, which fails every later test in the file.
-setDefaultTimeout(60_000);
-
 let e: E2E;
-beforeAll(async () => {
-  e = await setupE2E();
-  await mkdir(SCREENSHOTS, { recursive: true });
-}, 240_000);
-afterAll(async () => {
-  await e?.close();
-});
+useE2E((ready) => (e = ready));
 
 test("a 1 MB output completes and the page keeps a bounded DOM showing its end", async () => {
   const LINES = 16_384;

@@ -3,6 +3,7 @@
 // server serving the built dashboard, a TCP proxy in front of it (so a test can cut the browser's
 // connections for real), and one headless Chromium (system /usr/bin/chromium via playwright-core,
 // fresh profile). One of each per test file; `close()` removes everything.
+import { afterAll, beforeAll, setDefaultTimeout } from "bun:test";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,6 +108,25 @@ export interface E2E {
   finished(executionId: string): Promise<string>;
   newPage(opts?: { dark?: boolean }): Promise<Page>;
   close(): Promise<void>;
+}
+
+/**
+ * One browser, server and fake model for the test file that calls this: registers its hooks and
+ * hands the harness to `ready` once it is up.
+ */
+export function useE2E(ready: (e: E2E) => void): void {
+  // Bun's default 5 s is less than one streamed run in a browser on two shared cores; a timeout also
+  // makes Bun kill the browser as a dangling process, which fails every later test in the file.
+  setDefaultTimeout(60_000);
+  let e: E2E | undefined;
+  beforeAll(async () => {
+    e = await setupE2E();
+    await mkdir(SCREENSHOTS, { recursive: true });
+    ready(e);
+  }, 240_000);
+  afterAll(async () => {
+    await e?.close();
+  });
 }
 
 export async function setupE2E(): Promise<E2E> {

@@ -1,11 +1,10 @@
 // The execution view through interruptions: a reload mid-stream, a WebSocket cut for real (TCP
 // dropped under the browser), cancel from the button and from Escape, and a cold load of a
 // finished execution's stable URL. Every run ends with the exact text the fake sent.
-import { afterAll, beforeAll, setDefaultTimeout, expect, test } from "bun:test";
-import { mkdir } from "node:fs/promises";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { WsClient, stageText } from "../server/harness.ts";
-import { CONNECTION_BANNER, type E2E, SCREENSHOTS, createGate, setupE2E } from "./harness.ts";
+import { CONNECTION_BANNER, type E2E, SCREENSHOTS, createGate, useE2E } from "./harness.ts";
 import {
   attr,
   card,
@@ -19,18 +18,8 @@ import {
   waitVisible,
 } from "./page-helpers.ts";
 
-// Bun's default 5 s is less than one streamed run in a browser on two shared cores; a timeout also
-// makes Bun kill the browser as a dangling process, which fails every later test in the file.
-setDefaultTimeout(60_000);
-
 let e: E2E;
-beforeAll(async () => {
-  e = await setupE2E();
-  await mkdir(SCREENSHOTS, { recursive: true });
-}, 240_000);
-afterAll(async () => {
-  await e?.close();
-});
+useE2E((ready) => (e = ready));
 
 const CANCEL_BUTTON = '[data-testid="cancel-button"]';
 const words = (n: number, tag: string) => Array.from({ length: n }, (_, k) => `${tag}-${k} `);

@@ -1,9 +1,8 @@
 // The execution view while a stage streams: run from the form, text growing chunk by chunk, the
 // output toggle, auto-follow and its pause, layout stability and chunk→screen latency.
-import { afterAll, beforeAll, setDefaultTimeout, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { mkdir } from "node:fs/promises";
-import { type E2E, JUMP_TO_LATEST, SCREENSHOTS, createGate, setupE2E } from "./harness.ts";
+import { type E2E, JUMP_TO_LATEST, SCREENSHOTS, createGate, useE2E } from "./harness.ts";
 import {
   attr,
   card,
@@ -25,18 +24,8 @@ import {
 } from "./page-helpers.ts";
 import { cls, installProbes, percentile, readProbes, resetTextProbe } from "./probes.ts";
 
-// Bun's default 5 s is less than one streamed run in a browser on two shared cores; a timeout also
-// makes Bun kill the browser as a dangling process, which fails every later test in the file.
-setDefaultTimeout(60_000);
-
 let e: E2E;
-beforeAll(async () => {
-  e = await setupE2E();
-  await mkdir(SCREENSHOTS, { recursive: true });
-}, 240_000);
-afterAll(async () => {
-  await e?.close();
-});
+useE2E((ready) => (e = ready));
 
 describe("run from the form", () => {
   test("the stage's text grows chunk by chunk while its card is running", async () => {

@@ -2,15 +2,11 @@
 // every chunk a viewer had seen is still there (snapshot, full output, replay from 0), the model call
 // died with the server, and the restarted server runs new work normally.
 import { afterEach, expect, test } from "bun:test";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { type RunningServer, startServer } from "../../src/server/server.ts";
-import { type FakeModelServer, createGate, startFakeOpenAI } from "../helpers/fake-openai.ts";
-import { WsClient, assertContiguous, firstLine, isFinal, stageText, writePipelines } from "../server/harness.ts";
+import { createGate } from "../helpers/fake-openai.ts";
+import { WsClient, assertContiguous, isFinal, stageText, startKillableServer } from "../server/harness.ts";
 import { expectKept, liveTimers, outline } from "./fault-harness.ts";
 
-const ENTRY = join(import.meta.dir, "..", "helpers", "server-entry.ts");
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const fn of cleanup.reverse()) await fn();
@@ -18,23 +14,9 @@ afterEach(async () => {
 });
 
 test("kill -9 mid-stage, then restart: interrupted, nothing streamed is lost, new runs work", async () => {
-  const fake: FakeModelServer = await startFakeOpenAI();
-  cleanup.push(() => fake.stop());
-  const dir = await mkdtemp(join(tmpdir(), "stagecast-fault-restart-"));
-  cleanup.push(() => rm(dir, { recursive: true, force: true }));
-  const cwd = join(dir, "cwd");
-  const dataDir = join(dir, "data");
-  await writePipelines(cwd, fake.url);
-
   const gate = createGate();
   const chunks = Array.from({ length: 10 }, (_, i) => `${i}: ${"日本語😀".repeat(i + 1)}\n`);
-  fake.enqueue({ kind: "stream", chunks, gate });
-  const child = Bun.spawn(["bun", ENTRY, dataDir, cwd], { stdout: "pipe", stderr: "inherit" });
-  cleanup.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await child.exited;
-  });
-  const { url } = JSON.parse(await firstLine(child.stdout)) as { url: string };
+  const { fake, cwd, dataDir, child, url } = await startKillableServer(cleanup, { kind: "stream", chunks, gate });
   const res = await fetch(`${url}/api/pipelines/two/run`, {
     method: "POST",
     headers: { "content-type": "application/json" },

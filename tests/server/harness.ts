@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { WireEvent } from "../../src/protocol/events.ts";
 import { type RunningServer, type ServerOptions, startServer } from "../../src/server/server.ts";
-import { type FakeModelServer, startFakeOpenAI } from "../helpers/fake-openai.ts";
+import { type FakeBehaviour, type FakeModelServer, startFakeOpenAI } from "../helpers/fake-openai.ts";
 
 export function pipelineYaml(id: string, fakeUrl: string, stageIds: string[], retries = 0): string {
   const model = `{ provider: openai-compatible, model: fake, baseURL: "${fakeUrl}" }`;
@@ -198,3 +198,40 @@ export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator
     }
   }
 }
+
+const SERVER_ENTRY = join(import.meta.dir, "..", "helpers", "server-entry.ts");
+
+export interface KillableServer {
+  fake: FakeModelServer;
+  cwd: string;
+  dataDir: string;
+  /** the server's own process, so a test can SIGKILL it */
+  child: ReturnType<typeof Bun.spawn>;
+  url: string;
+}
+
+/**
+ * A real server in a child process on a temp data dir with the test pipelines, and its fake model.
+ * `behaviour` is the fake's first answer; everything is undone by the functions pushed to `cleanup`.
+ */
+export async function startKillableServer(
+  cleanup: (() => Promise<void>)[],
+  behaviour: FakeBehaviour,
+): Promise<KillableServer> {
+  const fake = await startFakeOpenAI();
+  cleanup.push(() => fake.stop());
+  const dir = await mkdtemp(join(tmpdir(), "stagecast-killable-"));
+  cleanup.push(() => rm(dir, { recursive: true, force: true }));
+  const cwd = join(dir, "cwd");
+  const dataDir = join(dir, "data");
+  await writePipelines(cwd, fake.url);
+  fake.enqueue(behaviour);
+  const child = Bun.spawn(["bun", SERVER_ENTRY, dataDir, cwd], { stdout: "pipe", stderr: "inherit" });
+  cleanup.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await child.exited;
+  });
+  const { url } = JSON.parse(await firstLine(child.stdout as ReadableStream<Uint8Array>)) as { url: string };
+  return { fake, cwd, dataDir, child, url };
+}
+

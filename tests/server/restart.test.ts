@@ -1,15 +1,11 @@
 // A server killed with SIGKILL mid-run loses nothing it had streamed: on the next start the run is
 // `interrupted`, its output (snapshot, full text, replay) is exactly what viewers had already seen.
 import { afterEach, expect, test } from "bun:test";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { WireEvent } from "../../src/protocol/events.ts";
 import { type RunningServer, startServer } from "../../src/server/server.ts";
-import { type FakeModelServer, createGate, startFakeOpenAI } from "../helpers/fake-openai.ts";
-import { WsClient, assertContiguous, firstLine, stageText, writePipelines } from "./harness.ts";
+import { createGate } from "../helpers/fake-openai.ts";
+import { WsClient, assertContiguous, stageText, startKillableServer } from "./harness.ts";
 
-const ENTRY = join(import.meta.dir, "..", "helpers", "server-entry.ts");
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const fn of cleanup.reverse()) await fn();
@@ -17,23 +13,9 @@ afterEach(async () => {
 });
 
 test("kill -9 mid-run: the execution becomes interrupted and every streamed chunk is still there", async () => {
-  const fake: FakeModelServer = await startFakeOpenAI();
-  cleanup.push(() => fake.stop());
-  const dir = await mkdtemp(join(tmpdir(), "stagecast-restart-"));
-  cleanup.push(() => rm(dir, { recursive: true, force: true }));
-  const cwd = join(dir, "cwd");
-  const dataDir = join(dir, "data");
-  await writePipelines(cwd, fake.url);
-
   const gate = createGate();
   const chunks = Array.from({ length: 20 }, (_, i) => `line ${i}: ${"ü".repeat(i * 3)}\n`);
-  fake.enqueue({ kind: "stream", chunks, gate });
-  const child = Bun.spawn(["bun", ENTRY, dataDir, cwd], { stdout: "pipe", stderr: "inherit" });
-  cleanup.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await child.exited;
-  });
-  const { url } = JSON.parse(await firstLine(child.stdout)) as { url: string };
+  const { fake, cwd, dataDir, child, url } = await startKillableServer(cleanup, { kind: "stream", chunks, gate });
 
   const res = await fetch(`${url}/api/pipelines/two/run`, {
     method: "POST",
