@@ -5,9 +5,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
+import { CHROMIUM, launchChromium } from "../../tests/helpers/chromium.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
-export const CHROMIUM = "/usr/bin/chromium";
 
 export type Dashboard = { webDir: string; skipped: null } | { webDir: null; skipped: string };
 let prepared: Promise<Dashboard> | undefined;
@@ -44,15 +44,8 @@ export interface Browser {
 }
 
 export async function launchBrowser(): Promise<Browser> {
-  const { chromium } = await import("playwright-core");
   const userDataDir = await mkdtemp(join(tmpdir(), "stagecast-bench-chromium-"));
-  // Playwright passes --headless and the user data dir itself; the rest are the project's flags.
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const context = await launchChromium(userDataDir, { width: 1280, height: 900 });
   const page = context.pages()[0] ?? (await context.newPage());
   return {
     context,

@@ -7,7 +7,9 @@ import { afterAll, beforeAll, setDefaultTimeout } from "bun:test";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, type Page, chromium } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
+import { launchChromium } from "../helpers/chromium.ts";
+import { startRun } from "../helpers/server-client.ts";
 import { type RunningServer, startServer } from "../../src/server/server.ts";
 import { DEFAULT_BEHAVIOUR, type FakeBehaviour, type FakeModelServer, type RecordedRequest, type SentChunk, startFakeOpenAI } from "../helpers/fake-openai.ts";
 import { type TcpProxy, startTcpProxy } from "./tcp-proxy.ts";
@@ -15,17 +17,6 @@ import { ensureWebBuilt } from "./web-build.ts";
 
 export { createGate, type FakeBehaviour, type Gate } from "../helpers/fake-openai.ts";
 
-export const CHROMIUM = "/usr/bin/chromium";
-export const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 /**
  * Where the suite's screenshots go: the README's docs/screenshots/ when STAGECAST_UPDATE_SCREENSHOTS=1,
  * otherwise a temp folder (still taken on every run, without leaving the checkout modified).
@@ -155,12 +146,7 @@ export async function setupE2E(): Promise<E2E> {
     undo.push(() => server.stop());
     const proxy = await startTcpProxy(server.port);
     undo.push(() => proxy.stop());
-    const context = await chromium.launchPersistentContext(join(dir, "chromium-profile"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 900 },
-    });
+    const context = await launchChromium(join(dir, "chromium-profile"), { width: 1280, height: 900 });
     undo.push(() => context.close());
     return harness({ dir, fake, server, proxy, context, scripted, close });
   } catch (err) {
@@ -197,15 +183,7 @@ function harness(parts: {
       const index = fake.modelRequests.findIndex((r) => userPrompt(r) === prompt);
       return fake.sent.filter((c) => c.request === index);
     },
-    async run(pipelineId, input) {
-      const res = await fetch(`${server.url}/api/pipelines/${pipelineId}/run`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ input }),
-      });
-      if (res.status !== 202) throw new Error(`run ${pipelineId}: ${res.status} ${await res.text()}`);
-      return ((await res.json()) as { executionId: string }).executionId;
-    },
+    run: (pipelineId, input) => startRun((path, init) => fetch(`${server.url}${path}`, init), pipelineId, input),
     finished(executionId) {
       return new Promise((resolve, reject) => {
         const ws = new WebSocket(`${server.url.replace("http", "ws")}/ws`);

@@ -1,25 +1,9 @@
 // Ad-hoc checks of the execution components in real Chromium, against the dev harness (not a test suite:
 // helper-8 owns the browser tests). `bun web/dev/check.ts` after building the harness.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { openHarness } from "./harness-browser.ts";
 
-const dist = resolve(import.meta.dirname, "dist");
-const server = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  fetch(req) {
-    const path = new URL(req.url).pathname;
-    const file = Bun.file(join(dist, path === "/" ? "output-harness.html" : path));
-    return file.size > 0 ? new Response(file) : new Response("not found", { status: 404 });
-  },
-});
-const profile = mkdtempSync(join(tmpdir(), "sc-chromium-"));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const { url: harnessUrl, browser, close } = await openHarness();
 let failures = 0;
 function check(name: string, ok: boolean, detail = ""): void {
   if (!ok) failures++;
@@ -29,7 +13,7 @@ async function open(query: string): Promise<Page> {
   const page = await browser.newPage();
   await page.setViewportSize({ width: 1100, height: 900 });
   page.on("pageerror", (e) => console.error("page error:", e.message));
-  await page.goto(`${server.url}?${query}`);
+  await page.goto(`${harnessUrl}?${query}`);
   return page;
 }
 const frames = () => new Promise<void>((r) => setTimeout(r, 0)); // yield to the page's event loop only
@@ -117,8 +101,6 @@ const card = (page: Page, id: string) => page.locator(`[data-testid=stage-card][
   await page.close();
 }
 
-await browser.close();
-server.stop(true);
-rmSync(profile, { recursive: true, force: true });
+await close();
 console.log(failures === 0 ? "all checks passed" : `${failures} checks failed`);
 process.exit(failures === 0 ? 0 : 1);

@@ -1,26 +1,10 @@
 // Screenshots and figures of the harness in real Chromium: `bun web/dev/shoot.ts [outDir]` after building
 // the harness. Prints the longest main-thread task and the layout-shift score per scenario.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { join } from "node:path";
+import { openHarness } from "./harness-browser.ts";
 
-const dist = resolve(import.meta.dirname, "dist");
 const outDir = process.argv[2] ?? "/tmp/stagecast-shots";
-const server = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  fetch(req) {
-    const path = new URL(req.url).pathname;
-    const file = Bun.file(join(dist, path === "/" ? "output-harness.html" : path));
-    return file.size > 0 ? new Response(file) : new Response("not found", { status: 404 });
-  },
-});
-const profile = mkdtempSync(join(tmpdir(), "sc-chromium-"));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const { url: harnessUrl, browser, close } = await openHarness();
 
 interface Shot {
   name: string;
@@ -67,7 +51,7 @@ for (const shot of shots) {
   await page.setViewportSize({ width: 1100, height: shot.height ?? 900 });
   page.on("pageerror", (e) => console.error(`[${shot.name}] page error:`, e.message));
   page.on("console", (m) => m.type() === "error" && console.error(`[${shot.name}] console:`, m.text()));
-  await page.goto(`${server.url}?${shot.query}`);
+  await page.goto(`${harnessUrl}?${shot.query}`);
   await page.waitForFunction(() => window.__harness.done, undefined, { timeout: 120_000 });
   if (shot.act) await shot.act(page);
   await page.screenshot({ path: join(outDir, `${shot.name}.png`), fullPage: shot.fullPage ?? false });
@@ -86,6 +70,4 @@ for (const shot of shots) {
   console.log(shot.name, JSON.stringify(figures));
   await page.close();
 }
-await browser.close();
-server.stop(true);
-rmSync(profile, { recursive: true, force: true });
+await close();
