@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { firstLine, startRun } from "../../tests/helpers/server-client.ts";
 
 const BENCH_DIR = resolve(import.meta.dir, "..");
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on every mainstream kernel
@@ -14,18 +15,6 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`the child exited before it was ready; it printed: ${text}`);
-    text += decoder.decode(value, { stream: true });
-  }
-  reader.releaseLock();
-  return text.slice(0, text.indexOf("\n"));
-}
 
 async function spawnEntry(entry: string, arg: unknown): Promise<Child> {
   const proc = Bun.spawn(["bun", join(BENCH_DIR, entry), JSON.stringify(arg)], { stdout: "pipe", stderr: "inherit" });
@@ -76,15 +65,7 @@ export async function startBenchServer(spec: ServerSpec): Promise<BenchServer> {
     ...child,
     dir,
     wsUrl: `${child.url.replace("http", "ws")}/ws`,
-    async run(pipelineId, input) {
-      const res = await fetch(`${child.url}/api/pipelines/${pipelineId}/run`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ input }),
-      });
-      if (res.status !== 202) throw new Error(`run ${pipelineId}: ${res.status} ${await res.text()}`);
-      return ((await res.json()) as { executionId: string }).executionId;
-    },
+    run: (pipelineId, input) => startRun((path, init) => fetch(`${child.url}${path}`, init), pipelineId, input),
     async stop() {
       await child.stop();
       await rm(dir, { recursive: true, force: true });

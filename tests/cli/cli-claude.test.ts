@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import type { WireEvent } from "../../src/protocol/events.ts";
 import { createGate, startFakeAnthropic, type FakeModelServer } from "../helpers/fake-anthropic.ts";
 import { claudeEnv } from "../helpers/fake-cli/claude-env.ts";
+import { lines } from "../helpers/server-client.ts";
 
 const ENTRY = resolve(import.meta.dir, "../../src/cli/main.ts");
 let fake: FakeModelServer;
@@ -42,31 +43,20 @@ test(
       },
     );
     const events: WireEvent[] = [];
-    const reader = proc.stdout.getReader();
-    const decoder = new TextDecoder();
-    let buffered = "";
     // Release the next chunk only after the previous one has come out as a stage:output event.
     let stage = 0;
-    let released = 0;
+    let released = 1;
     gates[0]!.release(1);
-    released = 1;
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffered += decoder.decode(value, { stream: true });
-      let nl: number;
-      while ((nl = buffered.indexOf("\n")) >= 0) {
-        const event = JSON.parse(buffered.slice(0, nl)) as WireEvent;
-        buffered = buffered.slice(nl + 1);
-        events.push(event);
-        if (event.type === "stage:output" && event.output.length > 0 && stage < stages.length) {
-          if (released < stages[stage]!.length) {
-            gates[stage]!.release(1);
-            released++;
-          } else if (++stage < stages.length) {
-            gates[stage]!.release(1);
-            released = 1;
-          }
+    for await (const line of lines(proc.stdout)) {
+      const event = JSON.parse(line) as WireEvent;
+      events.push(event);
+      if (event.type === "stage:output" && event.output.length > 0 && stage < stages.length) {
+        if (released < stages[stage]!.length) {
+          gates[stage]!.release(1);
+          released++;
+        } else if (++stage < stages.length) {
+          gates[stage]!.release(1);
+          released = 1;
         }
       }
     }

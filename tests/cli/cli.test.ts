@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { WireEventSchema, type WireEvent } from "../../src/protocol/events.ts";
 import { createGate, startFakeOpenAI, type FakeModelServer } from "../helpers/fake-openai.ts";
+import { lines } from "../helpers/server-client.ts";
 
 const ENTRY = resolve(import.meta.dir, "../../src/cli/main.ts");
 let fake: FakeModelServer;
@@ -56,8 +57,7 @@ describe("stagecast run", () => {
     const { stdout, stderr, code } = await cli(["run", "two-step", "--input", "hi", "--json"]);
     expect(stderr).toBe("");
     expect(code).toBe(0);
-    const lines = stdout.trimEnd().split("\n");
-    const events = lines.map((l) => WireEventSchema.parse(JSON.parse(l)) as WireEvent);
+    const events = stdout.trimEnd().split("\n").map((l) => WireEventSchema.parse(JSON.parse(l)) as WireEvent);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events[0]).toMatchObject({ type: "execution:started", pipelineId: "two-step", input: "hi" });
     expect(events.at(-1)).toMatchObject({ type: "execution:completed", result: { status: "success" } });
@@ -97,22 +97,19 @@ describe("stagecast run", () => {
     fake.enqueue({ kind: "stream", chunks: ["started", " never sent"], gate });
     gate.release(1);
     const proc = spawnCli(["run", "two-step", "--input", "x", "--json"]);
-    const reader = proc.stdout.getReader();
-    let buffered = "";
-    while (!buffered.includes('"stage:output"')) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffered += new TextDecoder().decode(value);
-    }
-    proc.kill("SIGINT");
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffered += new TextDecoder().decode(value);
+    const events: WireEvent[] = [];
+    let interrupted = false;
+    for await (const line of lines(proc.stdout)) {
+      const event = JSON.parse(line) as WireEvent;
+      events.push(event);
+      // Interrupt once the stage is streaming; the rest of the output is read to its end.
+      if (!interrupted && event.type === "stage:output") {
+        interrupted = true;
+        proc.kill("SIGINT");
+      }
     }
     expect(await proc.exited).toBe(130);
     await fake.whenAborted(abortedBefore + 1);
-    const events = buffered.trimEnd().split("\n").map((l) => JSON.parse(l) as WireEvent);
     expect(events.at(-1)).toMatchObject({ type: "execution:cancelled" });
     expect(gate.released).toBe(1);
   });

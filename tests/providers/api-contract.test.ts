@@ -6,6 +6,7 @@ import { ProviderConfigError, ProviderHttpError, ProviderNetworkError } from "..
 import type { Delta, ResolvedModelConfig } from "../../src/providers/types.ts";
 import { type FakeModelServer, createGate } from "../helpers/fake-model-server.ts";
 import { CONTRACT_ROWS } from "./api-rows.ts";
+import { drain } from "../helpers/drain.ts";
 
 const ENV_NAMES = [
   "ANTHROPIC_API_KEY",
@@ -16,16 +17,6 @@ const ENV_NAMES = [
   "MY_TEAM_KEY",
 ];
 
-/** Runs a stream to its end (or error), keeping what it yielded before any error. */
-async function drain(iterable: AsyncIterable<Delta>): Promise<{ deltas: Delta[]; error: unknown }> {
-  const deltas: Delta[] = [];
-  try {
-    for await (const delta of iterable) deltas.push(delta);
-    return { deltas, error: undefined };
-  } catch (error) {
-    return { deltas, error };
-  }
-}
 
 const textOf = (deltas: Delta[]) =>
   deltas.flatMap((d) => (d.type === "text" ? [d.text] : []));
@@ -91,7 +82,7 @@ describe.each(CONTRACT_ROWS)("$name provider contract", (row) => {
   test("exact text, delta count, usage (cache reads included) and finish reason", async () => {
     const chunks = ["The answer", " is ", "42", "."];
     fake.enqueue({ kind: "stream", chunks, usage: { inputTokens: 31, outputTokens: 9, cacheReadTokens: 5 } });
-    const { deltas, error } = await drain(run(model()));
+    const { items: deltas, error } = await drain(run(model()));
     expect(error).toBeUndefined();
     expect(textOf(deltas)).toEqual(chunks);
     expect(textOf(deltas).join("")).toBe("The answer is 42.");
@@ -111,7 +102,7 @@ describe.each(CONTRACT_ROWS)("$name provider contract", (row) => {
     ["content-filter", "content-filter"],
   ] as const)("finish reason %s maps to %s", async (stopReason, expected) => {
     fake.enqueue({ kind: "stream", chunks: ["cut short"], stopReason });
-    const { deltas, error } = await drain(run(model()));
+    const { items: deltas, error } = await drain(run(model()));
     expect(error).toBeUndefined();
     const finish = deltas.at(-1);
     expect(finish?.type === "finish" ? finish.reason : undefined).toBe(expected);
@@ -156,7 +147,7 @@ describe.each(CONTRACT_ROWS)("$name provider contract", (row) => {
 
   test("429 with Retry-After → ProviderHttpError, retryable, retryAfterMs", async () => {
     fake.enqueue({ kind: "http-error", status: 429, headers: { "retry-after": "7" }, message: "slow down" });
-    const { deltas, error } = await drain(run(model()));
+    const { items: deltas, error } = await drain(run(model()));
     expect(deltas).toEqual([]);
     expect(error).toBeInstanceOf(ProviderHttpError);
     const e = error as ProviderHttpError;
@@ -186,7 +177,7 @@ describe.each(CONTRACT_ROWS)("$name provider contract", (row) => {
 
   test("a stream that ends before the final event → ProviderNetworkError, text before the cut yielded", async () => {
     fake.enqueue({ kind: "cut", chunks: ["half ", "an answ"] });
-    const { deltas, error } = await drain(run(model()));
+    const { items: deltas, error } = await drain(run(model()));
     expect(textOf(deltas)).toEqual(["half ", "an answ"]);
     expect(deltas.some((d) => d.type === "finish")).toBe(false);
     expect(error).toBeInstanceOf(ProviderNetworkError);
@@ -220,7 +211,7 @@ describe.each(CONTRACT_ROWS)("$name provider contract", (row) => {
 
   test("an error event mid-stream → retryable ProviderHttpError", async () => {
     fake.enqueue({ kind: "sse-error", chunks: ["partial"], errorType: row.sseError.errorType, message: "busy" });
-    const { deltas, error } = await drain(run(model()));
+    const { items: deltas, error } = await drain(run(model()));
     expect(textOf(deltas)).toEqual(["partial"]);
     expect(error).toBeInstanceOf(ProviderHttpError);
     const e = error as ProviderHttpError;
@@ -256,7 +247,7 @@ describe.each(CONTRACT_ROWS)("$name provider contract", (row) => {
     const result = drain(run(model(), controller.signal));
     await fake.whenModelRequest(requestsBefore + 1);
     controller.abort(reason);
-    const { deltas, error } = await result;
+    const { items: deltas, error } = await result;
     expect(error).toBe(reason);
     expect(textOf(deltas)).toEqual([]);
     await fake.whenAborted(abortsBefore + 1);
@@ -285,7 +276,7 @@ describe.each(CONTRACT_ROWS)("$name provider contract", (row) => {
       delete process.env[row.keyEnv];
       fake.enqueue({ kind: "stream", chunks: ["local"] });
       const before = fake.modelRequests.length;
-      const { deltas, error } = await drain(run(model()));
+      const { items: deltas, error } = await drain(run(model()));
       expect(error).toBeUndefined();
       expect(textOf(deltas)).toEqual(["local"]);
       expect(row.sentKey(fake.modelRequests[before]!)).toBe("not-needed");

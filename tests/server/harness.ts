@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { WireEvent } from "../../src/protocol/events.ts";
 import { type RunningServer, type ServerOptions, startServer } from "../../src/server/server.ts";
 import { type FakeBehaviour, type FakeModelServer, startFakeOpenAI } from "../helpers/fake-openai.ts";
+import { firstLine, startRun } from "../helpers/server-client.ts";
 
 export function pipelineYaml(id: string, fakeUrl: string, stageIds: string[], retries = 0): string {
   const model = `{ provider: openai-compatible, model: fake, baseURL: "${fakeUrl}" }`;
@@ -63,15 +64,7 @@ export async function setup(opts: Partial<ServerOptions> = {}): Promise<Harness>
     base,
     wsUrl: `${base.replace("http", "ws")}/ws${opts.token ? `?token=${opts.token}` : ""}`,
     api: (path, init = {}) => fetch(`${base}${path}`, { ...init, headers: { ...auth, ...(init.headers as Record<string, string>) } }),
-    async run(pipelineId, input) {
-      const res = await h.api(`/api/pipelines/${pipelineId}/run`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ input }),
-      });
-      if (res.status !== 202) throw new Error(`run ${pipelineId}: ${res.status} ${await res.text()}`);
-      return ((await res.json()) as { executionId: string }).executionId;
-    },
+    run: (pipelineId, input) => startRun(h.api, pipelineId, input),
     async ws() {
       const c = await WsClient.open(h.wsUrl);
       clients.push(c);
@@ -171,33 +164,7 @@ export function assertContiguous(events: WireEvent[], from = 0): void {
   });
 }
 
-/** The first line a child process prints (its URL, as JSON), leaving the rest of the stream unread. */
-export async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`the child exited before printing its URL; it printed: ${text}`);
-    text += decoder.decode(value, { stream: true });
-  }
-  reader.releaseLock();
-  return text.slice(0, text.indexOf("\n"));
-}
-
-/** A child's output, line by line. */
-export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
-    buffered += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buffered.indexOf("\n")) >= 0) {
-      yield buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-    }
-  }
-}
+export { firstLine, lines } from "../helpers/server-client.ts";
 
 const SERVER_ENTRY = join(import.meta.dir, "..", "helpers", "server-entry.ts");
 
