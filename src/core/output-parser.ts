@@ -10,7 +10,7 @@
 import type { OutputSpec } from "../protocol/pipeline.ts";
 import { OutputParseError } from "./errors.ts";
 import { extractJson, findFences } from "./json-extract.ts";
-import { describeKeys, splitPath, walk } from "./run-context.ts";
+import { describeMiss, splitPath, walk } from "./run-context.ts";
 
 export { extractJson } from "./json-extract.ts";
 
@@ -70,12 +70,9 @@ function applyExtract(parsed: unknown, extract: NonNullable<OutputSpec["extract"
       continue;
     }
     if (field.required) {
-      let depth = 0;
-      while (depth < segments.length && walk(parsed, segments.slice(0, depth + 1)).found) depth++;
-      const where = depth === 0 ? "the answer" : segments.slice(0, depth).join(".");
-      throw new OutputParseError(
-        `required field "${field.name}" (path ${field.path}) is missing from the answer; ${where} has ${describeKeys(walk(parsed, segments.slice(0, depth)).value)}`,
-      );
+      const miss = describeMiss(parsed, segments);
+      const where = miss.depth === 0 ? "the answer" : segments.slice(0, miss.depth).join(".");
+      throw new OutputParseError(`required field "${field.name}" (path ${field.path}) is missing from the answer; ${where} has ${miss.holds}`);
     }
     data[field.name] = null;
   }

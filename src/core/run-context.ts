@@ -55,3 +55,13 @@ export function describeKeys(value: unknown): string {
   if (value === undefined) return "nothing";
   return `a ${value === null ? "null" : typeof value} value`;
 }
+
+/**
+ * Where a path stops resolving, for error messages: how many of its segments do resolve, and what
+ * the last one that does holds (so the fix is obvious).
+ */
+export function describeMiss(root: unknown, segments: readonly string[]): { depth: number; holds: string } {
+  let depth = 0;
+  while (depth < segments.length && walk(root, segments.slice(0, depth + 1)).found) depth++;
+  return { depth, holds: describeKeys(walk(root, segments.slice(0, depth)).value) };
+}

@@ -1,7 +1,7 @@
 // Prompt templates: `{{input}}`, `{{stages.<id>.output}}`, `{{stages.<id>.data.<path>}}`, `{{stages.<id>.status}}`.
 // `\{{` writes a literal `{{` (for prompts that show Handlebars or Jinja to the model).
 import { TemplateError } from "./errors.ts";
-import { describeKeys, splitPath, walk, type RunContext } from "./run-context.ts";
+import { describeMiss, splitPath, walk, type RunContext } from "./run-context.ts";
 
 export interface TemplateRef {
   /** the reference as written, braces included: `{{ stages.draft.output }}` */
@@ -79,11 +79,9 @@ function resolveRef(ref: TemplateRef, ctx: RunContext, where: string): string {
   const path = ref.dataPath ?? [];
   const hit = walk(state.data, path);
   if (hit.found) return formatValue(hit.value);
-  // Name the deepest part that does exist, and what it holds, so the fix is obvious.
-  let depth = 0;
-  while (depth < path.length && walk(state.data, path.slice(0, depth + 1)).found) depth++;
-  const at = ["stages", id, "data", ...path.slice(0, depth)].join(".");
-  throw fail(`resolved to nothing: ${at} has ${describeKeys(walk(state.data, path.slice(0, depth)).value)}`);
+  const miss = describeMiss(state.data, path);
+  const at = ["stages", id, "data", ...path.slice(0, miss.depth)].join(".");
+  throw fail(`resolved to nothing: ${at} has ${miss.holds}`);
 }
 
 export function renderTemplate(template: string, ctx: RunContext, where: string): string {
