@@ -4,6 +4,7 @@
 // schema and references alike.
 import { CLI_TOOLS, PipelineConfigSchema, PROVIDERS, type ProviderName, type ValidationIssue, type ValidationResult } from "../protocol/pipeline.ts";
 import { compileMatches, LEAF_OPERATORS } from "./conditions.ts";
+import { DEFAULT_MODELS } from "../providers/api/config.ts";
 import { API_PROVIDERS, mergeModel } from "./resolve.ts";
 import { templateRefs, VARIABLE_HELP, classifyExpr, type TemplateRef } from "./templates.ts";
 import { closest, translateZodIssues } from "./validate-schema.ts";
@@ -25,12 +26,8 @@ interface Checker {
   warnings: ValidationIssue[];
 }
 
-const EXAMPLE_MODEL: Record<string, string> = {
-  anthropic: "claude-haiku-4-5",
-  openai: "gpt-4o-mini",
-  "openai-compatible": "llama3",
-  google: "gemini-2.5-flash",
-};
+/** A model name to suggest in messages: each provider's default, and a typical local one. */
+const EXAMPLE_MODEL: Record<string, string> = { ...DEFAULT_MODELS, "openai-compatible": "llama3" };
 
 /** Where stage `index` may look: earlier stages, and for earlyExit also itself. Returns the problem, if any. */
 function checkStageRef(
