@@ -1,2 +1,0 @@
-// Side-effect CSS imports are bundled by Vite.
-declare module "*.css";
