@@ -159,8 +159,12 @@ class ExecutionOutcome:
     status: str
     stages: dict[str, StageOutcome] = field(default_factory=dict)
     error: str | None = None
+    #: seconds since the epoch
     started_at: float = 0.0
     ended_at: float = 0.0
+    #: the totals ``execution:completed`` carries: stagesCompleted, stagesSkipped, stagesFailed,
+    #: totalCost, totalDuration (ms), usage, finalStageId, earlyExitStageId
+    summary: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +181,9 @@ class ExecutorCallbacks:
     ``on_event`` receives every stamped wire event (``type``, ``executionId``, ``seq``, ``ts`` …).
     """
 
-    def on_pipeline_start(self, *, execution_id: str, pipeline: PipelineConfig, input: str, stages: list[StageRef]) -> Any:
+    def on_pipeline_start(
+        self, *, execution_id: str, pipeline: PipelineConfig, input: str, stages: list[StageRef]
+    ) -> Any:
         pass
 
     def on_stage_start(self, stage: StageRef, index: int, total: int) -> Any:
@@ -203,3 +209,23 @@ class ExecutorCallbacks:
 
     def on_event(self, event: dict[str, Any]) -> Any:
         pass
+
+
+class CallbackChain(ExecutorCallbacks):
+    """Several callback objects as one, called in the order given (e.g. the recorder, then the terminal)."""
+
+    def __init__(self, *targets: ExecutorCallbacks) -> None:
+        self.targets = targets
+
+    def __getattribute__(self, name: str) -> Any:
+        if name.startswith("on_"):
+            targets = object.__getattribute__(self, "targets")
+
+            async def call_all(*args: Any, **kwargs: Any) -> None:
+                for target in targets:
+                    result = getattr(target, name)(*args, **kwargs)
+                    if hasattr(result, "__await__"):
+                        await result
+
+            return call_all
+        return object.__getattribute__(self, name)
