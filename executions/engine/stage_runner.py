@@ -171,7 +171,12 @@ class StageRunner:
                     await _aclose(stream)
         except TimeoutError as err:
             if deadline.expired():
-                raise StageTimeoutError(stage.timeout_ms) from err
+                timeout = StageTimeoutError(stage.timeout_ms)
+                # An agent CLI notes its last stderr lines on the cancellation it was stopped by.
+                notes = getattr(err.__cause__, "__notes__", None)
+                if notes:
+                    timeout.message += "; " + "; ".join(notes)
+                raise timeout from err
             raise
 
         cost, cost_source = (cost_usd, "tool") if cost_usd is not None else self._estimate(usage)
