@@ -6,6 +6,7 @@ is installed but does not answer ``--version`` is a Warning. Neither fails the c
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,10 @@ from executions.engine.providers.cli import AGENT_TOOLS, installed_tools
 
 @register(Tags.compatibility)
 def agent_cli_check(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    # Every management command runs the checks; asking each CLI for its version costs about a second
+    # and the report is noise outside `manage.py check`, so the other commands skip it.
+    if sys.argv[1:2] != ["check"]:
+        return []
     messages: list[CheckMessage] = []
     for name, status in installed_tools().items():
         tool = AGENT_TOOLS[name]

@@ -1,0 +1,29 @@
+from django.urls import path, register_converter
+
+from . import api, consumers
+
+
+class PipelineIdConverter:
+    # Only ids reach the loader from a request, never a path (ARCHITECTURE.md: no request names a file).
+    regex = "[a-z0-9-]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(PipelineIdConverter, "pipeline")
+
+api_urlpatterns = [
+    path("health", api.health, name="api-health"),
+    path("pipelines", api.pipelines, name="api-pipelines"),
+    path("pipelines/<pipeline:pipeline_id>", api.pipeline_detail, name="api-pipeline"),
+    path("pipelines/<pipeline:pipeline_id>/run", api.pipeline_run, name="api-pipeline-run"),
+    path("executions", api.executions, name="api-executions"),
+    path("executions/<str:execution_id>", api.execution_detail, name="api-execution"),
+    path("executions/<str:execution_id>/events", consumers.execution_events, name="api-execution-events"),
+    path("executions/<str:execution_id>/stages/<str:stage_id>/output", api.stage_output, name="api-stage-output"),
+    path("executions/<str:execution_id>/cancel", api.execution_cancel_view, name="api-execution-cancel"),
+]
