@@ -6,8 +6,8 @@ is installed but does not answer ``--version`` is a Warning. Neither fails the c
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from django.apps import AppConfig
@@ -16,12 +16,15 @@ from django.core.checks import Warning as CheckWarning
 
 from executions.engine.providers.cli import AGENT_TOOLS, installed_tools
 
+#: set by ``manage.py check`` (executions/management/commands/check.py)
+REPORT_AGENT_CLIS: ContextVar[bool] = ContextVar("report_agent_clis", default=False)
+
 
 @register(Tags.compatibility)
 def agent_cli_check(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
     # Every management command runs the checks; asking each CLI for its version costs about a second
-    # and the report is noise outside `manage.py check`, so the other commands skip it.
-    if sys.argv[1:2] != ["check"]:
+    # and the report is noise outside `manage.py check`, so only that command (ours) turns it on.
+    if not REPORT_AGENT_CLIS.get():
         return []
     messages: list[CheckMessage] = []
     for name, status in installed_tools().items():
