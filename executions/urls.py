@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import api, consumers
+from . import api, consumers, page_stream, views
 
 
 class PipelineIdConverter:
@@ -26,4 +26,18 @@ api_urlpatterns = [
     path("executions/<str:execution_id>/events", consumers.execution_events, name="api-execution-events"),
     path("executions/<str:execution_id>/stages/<str:stage_id>/output", api.stage_output, name="api-stage-output"),
     path("executions/<str:execution_id>/cancel", api.execution_cancel_view, name="api-execution-cancel"),
+]
+
+# The portal's pages (login required; another user's execution is 404), mounted at the site root.
+page_urlpatterns = [
+    path("", views.pipeline_list, name="pipeline-list"),
+    path("pipelines/<pipeline:pipeline_id>/", views.pipeline_detail, name="pipeline-detail"),
+    path("pipelines/<pipeline:pipeline_id>/run", views.pipeline_run, name="pipeline-run"),
+    path("executions/", views.execution_list, name="execution-list"),
+    path("executions/<uuid:execution_id>/", views.execution_detail, name="execution-detail"),
+    path("executions/<uuid:execution_id>/cancel", views.execution_cancel_view, name="execution-cancel"),
+    path("executions/<uuid:execution_id>/stream", page_stream.execution_stream, name="execution-stream"),
+    path("executions/<uuid:execution_id>/stages/<str:stage_id>/", views.stage_text, name="stage-text"),
+    path("executions/<uuid:execution_id>/stages/<str:stage_id>/output", views.stage_output, name="stage-output"),
+    path("executions/<uuid:execution_id>/stages/<str:stage_id>/view", views.stage_view, name="stage-view"),
 ]
