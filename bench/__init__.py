@@ -1,0 +1,1 @@
+"""stagecast's benchmarks: ``python -m bench [--quick]`` (see BENCHMARKS.md for the method and figures)."""
