@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from .auth import api_error, api_view
 from .engine.errors import PipelineConfigError, UnknownPipelineError
 from .engine.loader import find_pipeline, list_pipelines
+from .engine.surrogates import has_surrogates
 from .engine.types import CLI_TOOLS, RUN_MODES, RunOverrides
 from .models import ExecutionStatus
 from .selectors import execution_get_for_user, execution_list, execution_snapshot, stage_output_full
@@ -73,6 +74,9 @@ def _parse_run_body(request: HttpRequest) -> tuple[dict[str, Any] | None, HttpRe
         return None, api_error(400, "missing_input", "input is required (the text the pipeline runs on)")
     if not isinstance(body["input"], str):
         return None, api_error(400, "bad_input", "input must be a string")
+    if has_surrogates(body["input"]):
+        # JSON may escape half of a UTF-16 pair ("\ud83d"); no UTF-8 store or stream can hold it.
+        return None, api_error(400, "bad_input", "input must be Unicode text; it holds a lone UTF-16 surrogate")
     if len(body["input"]) > MAX_INPUT_CHARS:
         return None, api_error(413, "input_too_long", f"input is over {MAX_INPUT_CHARS:,} characters")
     mode, tool = body.get("mode"), body.get("tool")

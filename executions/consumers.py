@@ -21,7 +21,7 @@ from django.db import close_old_connections, connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from .auth import _bearer_user, api_error
-from .events import async_redis, lease_key, read_stream, stream_first_seq
+from .events import async_redis, lease_key, lease_lapsed_async, read_stream, stream_first_seq
 from .reaper import execution_interrupt
 from .selectors import events_stored_after, execution_get_for_user
 
@@ -31,15 +31,31 @@ FINAL_TYPES = frozenset({"execution:completed", "execution:cancelled", "executio
 #: a comment goes out at least this often, so proxies and browsers keep the connection
 HEARTBEAT_S = 14.0
 BLOCK_MS = 5000
-#: a viewer whose unsent backlog passes this is cut off; it reconnects with its cursor and loses nothing
+#: past this much unsent for a viewer, its stream waits for it to read (a replay from the database
+#: writes far faster than any network drains: without the wait a healthy reader would be cut off)
 MAX_BACKLOG_BYTES = 2 * 1024 * 1024
+#: a waiting viewer reads again once its backlog is down to this
+RESUME_BACKLOG_BYTES = 512 * 1024
+#: a viewer that reads nothing for this long is cut off; it reconnects with its cursor, losing nothing
+STALL_S = 10.0
+#: how often a waiting stream looks at its viewer's backlog (only while it is over the limit)
+DRAIN_POLL_S = 0.02
 REPLAY_PAGE = 500
+#: how long a viewer waits before looking again for events the stream lost and the database does not
+#: hold yet (the worker's writer is a moment behind its publisher)
+GAP_RETRY_S = 0.1
 
 
 def sse_frame(event: dict[str, Any]) -> bytes:
     # json.dumps escapes \n, \r and NUL, so the data line is one line whatever the model wrote.
     data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-    return f"id: {event['seq']}\nevent: {event['type']}\ndata: {data}\n\n".encode()
+    try:
+        return f"id: {event['seq']}\nevent: {event['type']}\ndata: {data}\n\n".encode()
+    except UnicodeEncodeError:
+        # A lone UTF-16 surrogate (the engine mends model text; anything else that slipped through)
+        # cannot be UTF-8: as a \u escape the browser's JSON.parse still gets the exact string back.
+        data = json.dumps(event, separators=(",", ":"))
+        return f"id: {event['seq']}\nevent: {event['type']}\ndata: {data}\n\n".encode()
 
 
 def _stored_page(execution_id: str, after_seq: int) -> list[dict[str, Any]]:
@@ -78,6 +94,8 @@ class EventStream:
         self.last_write = time.monotonic()
         self.lease_misses = 0
         self.finished = False
+        #: the viewer stopped reading and was cut off; it resumes from its cursor when it reconnects
+        self.cut_off = False
 
     def frame(self, event: dict[str, Any]) -> bytes:
         """How one event goes on the wire: JSON here; the execution page's stream renders HTML instead."""
@@ -92,6 +110,13 @@ class EventStream:
             raise
         except Exception:  # Redis or the database went away: end; the client resumes from its cursor
             log.warning("event stream for %s ended early", self.execution_id, exc_info=True)
+        if self.cut_off:
+            # Ending the response is not enough: what is buffered for a viewer that does not read stays
+            # in this process until it closes its socket. Dropping the connection frees it; the viewer's
+            # EventSource reconnects with the last id it parsed.
+            abort = getattr(self.backlog, "abort", None)
+            if abort is not None:
+                abort()
 
     async def _frames(self) -> AsyncIterator[bytes]:
         if self.final_seq is not None and self.cursor >= self.final_seq:
@@ -99,17 +124,22 @@ class EventStream:
         while True:
             first = await stream_first_seq(self.execution_id)
             if first is None or first > self.cursor + 1:
+                # The stream does not reach back to the cursor: the database holds what it lacks.
                 async for frame in self._replay_stored(upto=None if first is None else first - 1):
                     yield frame
-                if self.finished:
+                if self.finished or self.cut_off:
                     return
             events = await read_stream(self.execution_id, self.cursor, block_ms=BLOCK_MS)
+            quiet = not events
+            gap_at: int | None = None
+            behind = False
             for event in events:
                 seq = event["seq"]
                 if seq <= self.cursor:
                     continue  # already sent (replayed from the database a moment ago)
                 if seq > self.cursor + 1:
-                    break  # a gap: the stream dropped what the database holds; replay it first
+                    gap_at = seq
+                    break
                 self.cursor = seq
                 self.last_write = time.monotonic()
                 yield self.frame(event)
@@ -117,19 +147,64 @@ class EventStream:
                     self.running = True
                 if event["type"] in FINAL_TYPES:
                     return
-            if self.backlog is not None and self.backlog() > MAX_BACKLOG_BYTES:
-                log.info("viewer of %s too slow (backlog %d bytes): cut off", self.execution_id, self.backlog())
+                if self._behind():
+                    behind = True
+                    break
+            # A viewer that is behind waits without holding the batch: the rest is read again from its cursor.
+            events = []
+            if behind and not await self._caught_up():
                 return
+            if gap_at is not None:
+                # A hole in the stream: Redis restarted (losing what it held) or was away while the
+                # worker published. The database holds those events, or will once the worker's writer
+                # catches up; until then this viewer waits a moment rather than spin on the hole.
+                before = self.cursor
+                async for frame in self._replay_stored(upto=gap_at - 1):
+                    yield frame
+                if self.finished or self.cut_off:
+                    return
+                if self.cursor == before:
+                    await asyncio.sleep(GAP_RETRY_S)
             if time.monotonic() - self.last_write >= HEARTBEAT_S:
                 self.last_write = time.monotonic()
                 yield b": keepalive\n\n"
-            if not events and self.running:
-                await self._check_lease()
+            if quiet and self.running:
+                async for frame in self._check_lease():
+                    yield frame
+                if self.finished or self.cut_off:
+                    return
+
+    def _behind(self) -> bool:
+        """Checked after every frame (a few attribute reads): is the viewer's backlog over the limit?"""
+        return self.backlog is not None and self.backlog() > MAX_BACKLOG_BYTES
+
+    async def _caught_up(self) -> bool:
+        """Waits for a viewer that is behind to read; False (and ``cut_off``) when it read nothing for
+        STALL_S. Daphne gives an application no back-pressure, so this is where it comes from: the
+        stream stops producing, and what one viewer costs the web process stays about the limit."""
+        assert self.backlog is not None
+        pending = self.backlog()
+        stalled_since = time.monotonic()
+        while pending > RESUME_BACKLOG_BYTES:
+            await asyncio.sleep(DRAIN_POLL_S)
+            now = self.backlog()
+            if now < pending:
+                stalled_since = time.monotonic()
+            elif time.monotonic() - stalled_since >= STALL_S:
+                log.info(
+                    "viewer of %s read nothing for %.0f s (%d bytes unsent): cut off at seq %d",
+                    self.execution_id, STALL_S, now, self.cursor,
+                )
+                self.cut_off = True
+                return False
+            pending = now
+        return True
 
     async def _replay_stored(self, upto: int | None) -> AsyncIterator[bytes]:
         while upto is None or self.cursor < upto:
             page = await sync_to_async(_stored_page, thread_sensitive=False)(self.execution_id, self.cursor)
-            sent = False
+            full = len(page) == REPLAY_PAGE
+            sent = behind = False
             for event in page:
                 if event["seq"] != self.cursor + 1:
                     return  # not stored yet: the live stream has it, or will
@@ -140,18 +215,54 @@ class EventStream:
                 if event["type"] in FINAL_TYPES:
                     self.finished = True
                     return
-            if not sent or len(page) < REPLAY_PAGE:
+                if self._behind():
+                    behind = True
+                    break
+            page = []  # not held while a viewer that is behind waits; the next page starts at its cursor
+            if behind:
+                if not await self._caught_up():
+                    return
+                continue
+            if not sent or not full:
                 return
 
-    async def _check_lease(self) -> None:
-        """A run whose worker died stops renewing its lease: end it as interrupted (rarely taken)."""
+    async def _check_lease(self) -> AsyncIterator[bytes]:
+        """Nothing came for BLOCK_MS while the run is running (rarely taken): is its worker alive?"""
         if await async_redis().exists(lease_key(self.execution_id)):
             self.lease_misses = 0
             return
+        # No lease: the run ended (and its last events may have missed this stream, if Redis was away
+        # then) or its worker died. Whatever the database holds past the cursor goes out first.
+        async for frame in self._replay_stored(upto=None):
+            yield frame
+        if self.finished or self.cut_off:
+            return
         self.lease_misses += 1
-        if self.lease_misses >= 2:
+        if self.lease_misses >= 2 and await lease_lapsed_async(self.execution_id):
             self.lease_misses = 0
             await sync_to_async(_interrupt_if_stale, thread_sensitive=False)(self.execution_id)
+
+
+class PrunedEventStream(EventStream):
+    """An execution whose event log retention pruned (``events_pruned_at``) keeps only its final event.
+    The viewer is told which seqs are gone — in an SSE comment, which EventSource ignores and a raw
+    client can read — then gets that final event, so the stream still ends with exactly one final event
+    and no id that was ever sent changes meaning. Every stage's output is in the snapshot."""
+
+    async def _frames(self) -> AsyncIterator[bytes]:
+        if self.final_seq is not None and self.cursor >= self.final_seq:
+            return
+        page = await sync_to_async(_stored_page, thread_sensitive=False)(self.execution_id, self.cursor)
+        if page and page[0]["seq"] > self.cursor + 1:
+            yield (
+                f": events {self.cursor + 1}-{page[0]['seq'] - 1} were pruned (event retention); "
+                f"GET /api/executions/{self.execution_id} has every stage's output\n\n"
+            ).encode()
+        for event in page:
+            self.cursor = event["seq"]
+            yield self.frame(event)
+            if event["type"] in FINAL_TYPES:
+                return
 
 
 def _authorise(request: HttpRequest, execution_id: str, bearer: Any) -> tuple[Any, Any]:
@@ -183,7 +294,8 @@ async def execution_events(request: HttpRequest, execution_id: str) -> HttpRespo
     if execution is None:
         return api_error(404, "not_found", "no such execution")
     backlog = request.scope.get("stagecast.send_backlog") if hasattr(request, "scope") else None
-    stream = EventStream(
+    stream_class = PrunedEventStream if execution.events_pruned_at is not None else EventStream
+    stream = stream_class(
         str(execution.id),
         cursor,
         running=execution.status == "running",

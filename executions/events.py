@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import re
 import threading
 import weakref
 from typing import Any
@@ -21,16 +23,24 @@ from typing import Any
 import redis
 import redis.asyncio as aredis
 from django.conf import settings
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+log = logging.getLogger(__name__)
 
 #: how many stored events a stream keeps for resumes that need no database read
 KEEP_STORED = 512
 #: a stream never grows past this many entries, whatever happens to the database writer
 HARD_CAP = 100_000
-#: how long an ended execution's stream stays (viewers that were connected finish from it)
-STREAM_TTL_S = 300
+#: how long an ended execution's stream stays: viewers still reading finish from it; later ones replay
+#: from the database, which holds every event before the final one is published
+STREAM_TTL_S = 30
 #: a running execution's lease; the worker renews it, and when it lapses the run was interrupted
 LEASE_TTL_S = 15
 LEASE_RENEW_S = 4
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def stream_key(execution_id: str) -> str:
@@ -46,7 +56,11 @@ def lease_key(execution_id: str) -> str:
 
 
 def encode(event: dict[str, Any]) -> str:
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    if not text.isascii() and _SURROGATE.search(text):
+        # Redis takes UTF-8, which cannot hold a lone surrogate; escaped, it reads back as the same str.
+        return json.dumps(event, separators=(",", ":"))
+    return text
 
 
 def stream_id(seq: int) -> str:
@@ -62,22 +76,44 @@ def seq_of(entry_id: bytes | str) -> int:
 # redis-py 8 defaults to a 5 s socket timeout, which breaks every XREAD BLOCK longer than that
 # (stack-measurements.md "three biggest pitfalls"): blocking reads set their own timeouts instead.
 
-_sync_clients: dict[int, redis.Redis] = {}
+_sync_clients: dict[tuple[int, str], redis.Redis] = {}
 _sync_lock = threading.Lock()
 
 
 def sync_redis() -> redis.Redis:
-    """One client per process (a forked Celery child must not share its parent's sockets)."""
-    pid = os.getpid()
-    client = _sync_clients.get(pid)
+    """One client per process (a forked Celery child must not share its parent's sockets) and per
+    REDIS_URL: a process whose settings change (a test run) must not keep talking to the old server."""
+    key = (os.getpid(), settings.REDIS_URL)
+    client = _sync_clients.get(key)
     if client is None:
         with _sync_lock:
-            client = _sync_clients.get(pid)
+            client = _sync_clients.get(key)
             if client is None:
                 client = redis.Redis.from_url(
                     settings.REDIS_URL, socket_timeout=None, socket_connect_timeout=5, health_check_interval=30
                 )
-                _sync_clients[pid] = client
+                _sync_clients[key] = client
+    return client
+
+
+_publish_clients: dict[tuple[int, str], redis.Redis] = {}
+
+
+def publish_redis() -> redis.Redis:
+    """The worker's client for the per-event XADD: one retry (a pooled connection that died with a
+    restarted Redis reconnects at once), then it fails fast. redis-py's default retries back off for
+    seconds, which here would stall the run's event loop and its cancel watcher while Redis is away;
+    the publisher keeps what it could not send and sends it later, in order (``runner.LivePublisher``)."""
+    key = (os.getpid(), settings.REDIS_URL)
+    client = _publish_clients.get(key)
+    if client is None:
+        with _sync_lock:
+            client = _publish_clients.get(key)
+            if client is None:
+                client = redis.Redis.from_url(
+                    settings.REDIS_URL, socket_timeout=None, socket_connect_timeout=2, retry=Retry(NoBackoff(), 1)
+                )
+                _publish_clients[key] = client
     return client
 
 
@@ -94,6 +130,14 @@ def async_redis() -> aredis.Redis:
         )
         _async_clients[loop] = client
     return client
+
+
+async def async_redis_release() -> None:
+    """Closes this loop's client and drops it from the cache: the client refers to its loop, so a
+    cached entry would keep both alive for ever in a pool process that runs one loop per execution."""
+    client = _async_clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()
 
 
 # --- the worker's side ------------------------------------------------------------------------------
@@ -137,12 +181,48 @@ def request_cancel(execution_id: str, reason: str) -> None:
 
 
 async def wait_for_cancel(execution_id: str) -> str:
-    """Returns the cancel reason as soon as one is pushed; the worker's sibling task awaits this."""
+    """Returns the cancel reason as soon as one is pushed; the worker's sibling task awaits this.
+
+    Outlives a Redis restart: a watcher that died with its connection would leave the run uncancellable."""
     client = async_redis()
     while True:
-        item = await client.blpop([cancel_key(execution_id)], timeout=30)
+        try:
+            item = await client.blpop([cancel_key(execution_id)], timeout=30)
+        except redis.RedisError as err:
+            log.warning("cancel watch for %s: Redis unreachable (%s); watching again in 1 s", execution_id, err)
+            await asyncio.sleep(1)
+            continue
         if item is not None:
             return item[1].decode()
+
+
+def _lapsed(lease_exists: int, uptime_s: int) -> bool:
+    # A Redis that restarted less than a lease ago has lost every lease, and the live workers renew
+    # theirs within LEASE_RENEW_S: a missing lease means a dead worker only on a Redis older than that.
+    return not lease_exists and uptime_s >= LEASE_TTL_S
+
+
+def lease_lapsed(execution_id: str, client: redis.Redis | None = None) -> bool:
+    """True when the worker running this execution stopped renewing its lease (it died)."""
+    client = client or sync_redis()
+    if client.exists(lease_key(execution_id)):
+        return False
+    try:
+        uptime = int(client.info("server")["uptime_in_seconds"])
+    except redis.ResponseError:  # INFO disabled (some managed services): assume a Redis that stayed up
+        uptime = LEASE_TTL_S
+    return _lapsed(0, uptime)
+
+
+async def lease_lapsed_async(execution_id: str) -> bool:
+    client = async_redis()
+    if await client.exists(lease_key(execution_id)):
+        return False
+    try:
+        uptime = int((await client.info("server"))["uptime_in_seconds"])
+    except redis.ResponseError:
+        uptime = LEASE_TTL_S
+    return _lapsed(0, uptime)
 
 
 # --- the viewers' side ------------------------------------------------------------------------------

@@ -61,6 +61,8 @@ class Execution(models.Model):
     output_tokens = models.PositiveBigIntegerField(default=0)
     #: why it failed, was cancelled or interrupted, in words a user understands
     error = models.TextField(blank=True)
+    #: when retention deleted its event log (all but the final event); its stages keep their output
+    events_pruned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -69,6 +71,10 @@ class Execution(models.Model):
             models.Index(fields=["status", "-created_at"], name="exec_status_idx"),
             models.Index(fields=["pipeline_id", "-created_at"], name="exec_pipeline_idx"),
             models.Index(fields=["created_by", "-created_at"], name="exec_user_idx"),
+            # What retention has still to prune, oldest first: the hourly pass never scans pruned runs.
+            models.Index(
+                fields=["ended_at"], name="exec_prunable_idx", condition=models.Q(events_pruned_at__isnull=True)
+            ),
         ]
         permissions = [("view_all_executions", "Can see every user's executions")]
 

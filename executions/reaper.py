@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
 
-from .events import lease_key, publish_one, stream_key, sync_redis
+from .events import lease_lapsed, publish_one, stream_key, sync_redis
 from .models import Execution, ExecutionEvent, ExecutionStatus, StageRun, StageStatus
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def executions_interrupt_stale() -> list[str]:
     client = sync_redis()
     done = []
     for execution_id in Execution.objects.filter(status=ExecutionStatus.RUNNING).values_list("id", flat=True):
-        if not client.exists(lease_key(str(execution_id))):
+        if lease_lapsed(str(execution_id), client):
             if execution_interrupt(execution_id=str(execution_id)):
                 done.append(str(execution_id))
     return done

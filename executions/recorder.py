@@ -8,13 +8,15 @@ batches. ``close()`` drains the queue, so when a run's final event is stored eve
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import close_old_connections, connection, transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, connection, transaction
 
 from .engine.types import ExecutionOutcome, ExecutorCallbacks, StageRef, StageResult
 from .models import (
@@ -27,6 +29,12 @@ from .models import (
 )
 
 EVENT_BATCH = 200
+#: how long the writer keeps retrying a write the database refuses for a while (SQLite locked past its
+#: busy timeout, PostgreSQL restarting or unreachable) before the run gives up on its record
+DB_RETRY_S = 300.0
+DB_RETRY_MAX_PAUSE_S = 5.0
+
+log = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -119,9 +127,10 @@ class ExecutionRecorder(ExecutorCallbacks):
     # --- lifecycle ----------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Drain the queue and stop the writer; re-raises a write error so it is never silent."""
-        self._queue.put(None)
-        self._thread.join()
+        """Drain the queue and stop the writer; re-raises a write error so it is never silent. Idempotent."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
         if self._error is not None:
             raise self._error
 
@@ -140,18 +149,16 @@ class ExecutionRecorder(ExecutorCallbacks):
                 kind, value = item
                 if kind == "event":
                     if value["type"] == "execution:started":
-                        Execution.objects.filter(pk=self.execution_id, status=ExecutionStatus.QUEUED).update(
-                            status=ExecutionStatus.RUNNING, started_at=_now()
-                        )
+                        self._retrying(self._mark_running)
                     pending_events.append(self._event_row(value))
                     # Batch while the stream outruns the writer; write at once when it keeps up.
                     if self._queue.empty() or len(pending_events) >= EVENT_BATCH:
                         self._flush(pending_events)
                 elif kind == "stage":
                     stage_id, fields = value
-                    StageRun.objects.filter(execution_id=self.execution_id, stage_id=stage_id).update(**fields)
+                    self._retrying(self._update_stage, stage_id, fields)
                 elif kind == "outcome":
-                    self._finish(value)
+                    self._retrying(self._finish, value)
         except BaseException as err:  # noqa: BLE001 - handed to close(), which re-raises it
             self._error = err
         finally:
@@ -162,12 +169,41 @@ class ExecutionRecorder(ExecutorCallbacks):
             execution_id=self.execution_id, seq=event["seq"], type=event["type"], payload=event, ts=event["ts"]
         )
 
-    def _flush(self, rows: list[ExecutionEvent]) -> None:
-        if not rows:
-            return
+    def _retrying(self, write: Callable[..., object], *args: Any) -> None:
+        """Runs ``write`` until the database takes it. Every write here is idempotent (an atomic batch,
+        an update to fixed values, a compare-and-swap), so one that failed is simply made again. The
+        live stream does not wait for this: viewers keep getting events from Redis meanwhile."""
+        pause, deadline = 0.1, time.monotonic() + DB_RETRY_S
+        while True:
+            try:
+                write(*args)
+                return
+            except (OperationalError, InterfaceError) as err:
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("execution %s: database write failed (%s); again in %.1f s", self.execution_id, err, pause)
+            # A connection the database dropped is not reused; the next query opens a new one.
+            connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, DB_RETRY_MAX_PAUSE_S)
+
+    def _mark_running(self) -> None:
+        Execution.objects.filter(pk=self.execution_id, status=ExecutionStatus.QUEUED).update(
+            status=ExecutionStatus.RUNNING, started_at=_now()
+        )
+
+    def _update_stage(self, stage_id: str, fields: dict[str, Any]) -> None:
+        StageRun.objects.filter(execution_id=self.execution_id, stage_id=stage_id).update(**fields)
+
+    def _store(self, rows: list[ExecutionEvent]) -> None:
         with transaction.atomic():
             ExecutionEvent.objects.bulk_create(rows)
             Execution.objects.filter(pk=self.execution_id).update(last_seq=rows[-1].seq)
+
+    def _flush(self, rows: list[ExecutionEvent]) -> None:
+        if not rows:
+            return
+        self._retrying(self._store, rows)
         if self._on_stored is not None:
             self._on_stored(rows[-1].seq)
         rows.clear()

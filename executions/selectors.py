@@ -47,6 +47,8 @@ def execution_summary(execution: Execution) -> dict[str, Any]:
         "totalCost": execution.total_cost,
         "usage": {"inputTokens": execution.input_tokens, "outputTokens": execution.output_tokens},
         "error": execution.error or None,
+        # Set once retention pruned its event log: the stream then replays only the final event.
+        "eventsPrunedAt": _iso(execution.events_pruned_at),
         "url": f"/executions/{execution.id}/",
     }
 
@@ -72,11 +74,16 @@ def _live_tail(execution_id: str, after_seq: int) -> list[dict[str, Any]]:
     return [json.loads(fields[b"e"]) for _, fields in entries]
 
 
-def _stored_chunks(execution_id: str, stage_ids: set[str]) -> dict[str, list[str]]:
+def _stored_chunks(execution_id: str, stage_ids: set[str], upto_seq: int) -> dict[str, list[str]]:
+    """The stored chunks up to ``upto_seq``, the seq the caller's live tail starts after: the worker
+    goes on storing while this reads, and a chunk taken from both would be shown twice (PostgreSQL's
+    concurrent commits made that visible: a reload mid-run showed a chunk twice)."""
     chunks: dict[str, list[str]] = {stage_id: [] for stage_id in stage_ids}
     if not stage_ids:
         return chunks
-    rows = ExecutionEvent.objects.filter(execution_id=execution_id, type="stage:output").order_by("seq")
+    rows = ExecutionEvent.objects.filter(
+        execution_id=execution_id, type="stage:output", seq__lte=upto_seq
+    ).order_by("seq")
     for payload in rows.values_list("payload", flat=True).iterator():
         parts = chunks.get(payload["stageId"])
         if parts is not None:
@@ -120,7 +127,7 @@ def execution_snapshot(*, execution: Execution) -> dict[str, Any]:
     if not execution.is_final:
         # A running stage's text is in the event log until it ends: rebuild it from its chunks.
         open_ids = {s.stage_id for s in stages if s.status not in FINAL_STAGE_STATUSES}
-        for stage_id, parts in _stored_chunks(str(execution.id), open_ids).items():
+        for stage_id, parts in _stored_chunks(str(execution.id), open_ids, execution.last_seq).items():
             outputs[stage_id] = "".join(parts)
         by_id = {s.stage_id: s for s in stages}
         for event in tail:
@@ -160,8 +167,10 @@ def stage_output_full(*, execution: Execution, stage_id: str) -> str | None:
         return None
     if stage.status in FINAL_STAGE_STATUSES or execution.is_final:
         return stage.output
-    text = "".join(_stored_chunks(str(execution.id), {stage_id})[stage_id])
-    for event in _live_tail(str(execution.id), execution.last_seq):
+    # The stored part up to a last_seq read now, then the live tail after that same seq: no chunk twice.
+    stored_seq = Execution.objects.filter(pk=execution.pk).values_list("last_seq", flat=True).first() or 0
+    text = "".join(_stored_chunks(str(execution.id), {stage_id}, stored_seq)[stage_id])
+    for event in _live_tail(str(execution.id), stored_seq):
         if event["type"] == "stage:output" and event["stageId"] == stage_id:
             text = (text if event["offset"] else "") + event["output"]
     return text

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -14,7 +15,10 @@ from .engine.loader import load_pipeline
 from .engine.resolve import stage_refs
 from .engine.types import RUN_MODES, PipelineConfig, RunOverrides
 from .events import publish_one, request_cancel
-from .models import Execution, ExecutionEvent, ExecutionStatus, StageRun, StageStatus
+from .models import FINAL_EXECUTION_STATUSES, Execution, ExecutionEvent, ExecutionStatus, StageRun, StageStatus
+
+#: the final event types: the one event a pruned execution keeps, so its stream still ends with it
+FINAL_EVENT_TYPES = ("execution:completed", "execution:cancelled", "execution:failed", "execution:interrupted")
 
 
 def pipeline_get(*, ref: str, allow_paths: bool = True) -> PipelineConfig:
@@ -107,3 +111,37 @@ def execution_cancel(*, execution: Execution, reason: str) -> bool:
         request_cancel(str(execution.pk), reason)
         return True
     return False
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    executions: int
+    events: int
+
+
+def execution_events_prune(*, older_than_days: int, batch: int = 200, now: datetime | None = None) -> PruneResult:
+    """Retention: deletes the event log of executions that ended more than ``older_than_days`` ago.
+
+    Each keeps its final event, so its SSE stream still ends with exactly one final event (the viewer
+    is told, in a comment, which seqs are gone: executions/consumers.py), and its Execution and StageRun
+    rows — every stage's full output, status, cost and tokens — so the page and the snapshot show it
+    all. Batches of ``batch`` executions, one short transaction each, so the web and the workers are
+    never held up behind one long DELETE.
+    """
+    if older_than_days < 1:
+        raise ValueError("older_than_days must be at least 1")
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
+    prunable = Execution.objects.filter(
+        events_pruned_at__isnull=True, ended_at__lt=cutoff, status__in=FINAL_EXECUTION_STATUSES
+    ).order_by("ended_at")
+    executions = events = 0
+    while True:
+        ids = list(prunable.values_list("pk", flat=True)[:batch])
+        if not ids:
+            return PruneResult(executions=executions, events=events)
+        with transaction.atomic():
+            log = ExecutionEvent.objects.filter(execution_id__in=ids).exclude(type__in=FINAL_EVENT_TYPES)
+            deleted, _ = log.delete()
+            Execution.objects.filter(pk__in=ids).update(events_pruned_at=datetime.now(UTC))
+        executions += len(ids)
+        events += deleted

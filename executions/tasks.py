@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from .reaper import executions_interrupt_stale
 from .runner import execution_run
+from .services import execution_events_prune
+from .worker import preload_providers  # noqa: F401  (connects the worker_init signal)
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="executions.run_execution", acks_late=False, ignore_result=True)
@@ -18,3 +24,11 @@ def run_execution(execution_id: str) -> None:
 @shared_task(name="executions.reap_interrupted", ignore_result=True)
 def reap_interrupted() -> None:
     executions_interrupt_stale()
+
+
+@shared_task(name="executions.prune_events", ignore_result=True)
+def prune_events(days: int) -> None:
+    # Scheduled by beat when STAGECAST_EVENT_RETENTION_DAYS > 0 (pipelines_site/celery.py).
+    result = execution_events_prune(older_than_days=days)
+    if result.executions:
+        log.info("pruned the event log of %d execution(s): %d event(s)", result.executions, result.events)

@@ -20,6 +20,8 @@ def _daphne_backlog(send: Any) -> Any:
     the application, so a viewer that stops reading would grow the web process without bound. The
     SSE view reads this figure and cuts such a viewer off (it resumes from its cursor). Daphne's send
     callable is ``partial(server.handle_reply, protocol)``; the protocol's transport holds the buffer.
+    The figure's ``abort`` drops the connection and that buffer with it: a viewer that never reads
+    would otherwise pin what was written for it until it closes its socket, which may be never.
     """
     protocol = (getattr(send, "args", None) or (None,))[0]
     channel = getattr(protocol, "channel", None)
@@ -30,6 +32,7 @@ def _daphne_backlog(send: Any) -> Any:
     def backlog() -> int:
         return len(transport.dataBuffer) - getattr(transport, "offset", 0) + getattr(transport, "_tempDataLen", 0)
 
+    backlog.abort = getattr(transport, "abortConnection", None)  # type: ignore[attr-defined]
     return backlog
 
 

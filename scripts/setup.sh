@@ -16,9 +16,11 @@ need=()
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v npm >/dev/null || need+=(nodejs npm)
+# The browser tests drive Debian's Chromium (never a browser download): only the test command needs it.
+if [ "${STAGECAST_SETUP_TESTS:-0}" = 1 ]; then [ -x /usr/bin/chromium ] || need+=(chromium); fi
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 if [ ${#need[@]} -gt 0 ]; then
   t=$(date +%s); step "Installing system packages: ${need[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   if [ -n "$SUDO" ] && ! command -v sudo >/dev/null; then
     echo "error: these Debian packages are missing and this user cannot install them: ${need[*]}" >&2
     echo "       run as root: apt-get install -y ${need[*]}" >&2
@@ -26,6 +28,17 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+  took "$t"
+fi
+# docker-compose (v1, Python) only lints docker-compose.yml offline in the tests (test.sh asks for it with
+# STAGECAST_SETUP_TESTS=1; quickstart.sh does not), so it is optional: the lint test says why it skipped
+# without it. --no-install-recommends: its recommended docker.io would install (and start) a container engine.
+if [ "${STAGECAST_SETUP_TESTS:-0}" = 1 ] && ! command -v docker-compose >/dev/null \
+  && { [ -z "$SUDO" ] || command -v sudo >/dev/null; }; then
+  t=$(date +%s); step "Installing docker-compose (to lint docker-compose.yml offline)"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+      --no-install-recommends docker-compose >/dev/null; } \
+    || echo "    docker-compose could not be installed; the docker-compose.yml lint test will skip."
   took "$t"
 fi
 
@@ -41,7 +54,9 @@ if [ -z "$UV" ]; then
   fi
 fi
 t=$(date +%s); step "Python packages (.venv, from uv.lock)"
-UV_PYTHON_DOWNLOADS=never "$UV" sync --frozen --python 3.11 --quiet
+# Bytecode compiled at install time: with PYTHONDONTWRITEBYTECODE set (as on CI machines) every start
+# would otherwise recompile the SDKs, seconds each.
+UV_PYTHON_DOWNLOADS=never "$UV" sync --frozen --python 3.11 --quiet --compile-bytecode
 took "$t"
 
 export DEBUG="${DEBUG:-1}"

@@ -37,4 +37,4 @@ def fake_google() -> Iterator[FakeModelServer]:
 
 
 # The live stack (private Redis, Celery worker, Daphne, fake Anthropic): see tests/helpers/stack.py.
-from tests.helpers.stack import live, redis_url, stack  # noqa: E402,F401
+from tests.helpers.stack import live, redis_process, redis_url, stack  # noqa: E402,F401

@@ -14,6 +14,12 @@ for _key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GOOGLE_API_KEY", "ANTHROPIC
 
 from pipelines_site.settings import *  # noqa: E402,F403
 
+# DATABASE_URL (test.sh's PostgreSQL lane) names the server for this process; pytest-django makes its
+# test_<name> database there. A subprocess must never get the bare URL — it would write into <name>
+# itself — so it is dropped here: the live stack hands its processes the test database's URL
+# (tests/helpers/stack.py), and commands run in a test keep a private SQLite file as they do by default.
+os.environ.pop("DATABASE_URL", None)
+
 # A file, not SQLite's in-memory default: the worker and Daphne processes of the integration tests
 # open the same test database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405

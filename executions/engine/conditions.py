@@ -10,6 +10,7 @@ with ``(?i)`` to ignore case.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from typing import Any
 
@@ -44,12 +45,18 @@ def _same(a: Any, b: Any) -> bool:
     return a is None and b is None
 
 
-def _to_number(value: Any) -> float | None:
-    if _is_number(value):
-        return float(value) if math.isfinite(value) else None
+def _to_number(value: Any) -> int | float | None:
+    # An int stays an int: a model's JSON may hold one past float's range (json.loads keeps it exact),
+    # and Python compares it with a float bound exactly, where float() would raise OverflowError.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, str) and _NUMERIC.fullmatch(value.strip()):
         text = value.strip()
-        n = float(int(text, 0)) if text[:2].lower() in ("0x", "0o", "0b") else float(text)
+        if text[:2].lower() in ("0x", "0o", "0b"):
+            return int(text, 0)
+        n = float(text)
         return n if math.isfinite(n) else None
     return None
 
@@ -77,9 +84,9 @@ def _evaluate_leaf(leaf: dict[str, Any], ctx: RunContext) -> bool:
         text = value if isinstance(value, str) else scalar_text(value) if present and _is_scalar(value) else None
         checks.append(text is not None and compile_matches(leaf["matches"]).search(text) is not None)
     n = _to_number(value)
-    for op, test in (("gt", float.__gt__), ("gte", float.__ge__), ("lt", float.__lt__), ("lte", float.__le__)):
+    for op, test in (("gt", operator.gt), ("gte", operator.ge), ("lt", operator.lt), ("lte", operator.le)):
         if op in leaf:
-            checks.append(n is not None and test(n, float(leaf[op])))
+            checks.append(n is not None and test(n, leaf[op]))
     # A bare `{path}` (validation rejects it) reads as "exists" rather than a silent `true`.
     return all(checks) if checks else present
 

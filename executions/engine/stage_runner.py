@@ -19,6 +19,7 @@ from executions.engine.errors import StagecastError, StageTimeoutError, error_me
 from executions.engine.parsing import parse_output
 from executions.engine.resolve import ResolvedStage
 from executions.engine.retry import DEFAULT_RETRY_BASE_DELAY_S, retry_delay_s
+from executions.engine.surrogates import SurrogateMender
 from executions.engine.templates import render_template
 from executions.engine.types import (
     Delta,
@@ -144,19 +145,24 @@ class StageRunner:
         cost_usd: float | None = None
         parts = self._parts
         on_delta = hooks.on_delta
+        mender = SurrogateMender()
         try:
             async with asyncio.timeout(stage.timeout_ms / 1000) as deadline:
                 stream = provider.stream(request)
                 try:
-                    # The hot path: one iteration per token. Append and hand on; nothing else.
+                    # The hot path: one iteration per token. Append and hand on; nothing else (the
+                    # mender only looks at non-ASCII text, and isascii() is a flag check).
                     async for delta in stream:
                         if type(delta) is TextDelta:
-                            if not delta.text:
+                            text = delta.text
+                            if not text.isascii() or mender.held:
+                                text = mender.feed(text)
+                            if not text:
                                 continue
                             if first_token_at is None:
                                 first_token_at = self._clock()
-                            parts.append(delta.text)
-                            waiter = on_delta(delta.text)
+                            parts.append(text)
+                            waiter = on_delta(text)
                             if waiter is not None:
                                 await waiter
                         elif type(delta) is UsageDelta:
@@ -165,6 +171,11 @@ class StageRunner:
                             finish = delta.reason
                             usage = delta.usage or usage
                             cost_usd = delta.cost_usd
+                    if tail := mender.end():
+                        parts.append(tail)
+                        waiter = on_delta(tail)
+                        if waiter is not None:
+                            await waiter
                 finally:
                     # `async for` does not close a generator it leaves by an exception; the provider's
                     # call (HTTP stream, child process) must stop now, not when the GC gets to it.

@@ -56,7 +56,11 @@ def test_json_prints_exactly_the_wire_events(tmp_path: Path, fake_anthropic: Fak
             texts[e["stageId"]] = texts.get(e["stageId"], "") + e["output"]
     assert texts == {"draft": "Héllo 👋 world", "polish": "Polished."}
     assert [e["type"] for e in events if not e["type"] == "stage:output"] == [
-        "execution:started", "stage:started", "stage:completed", "stage:started", "stage:completed",
+        "execution:started",
+        "stage:started",
+        "stage:completed",
+        "stage:started",
+        "stage:completed",
         "execution:completed",
     ]
     assert events[-1]["result"]["status"] == "success"
@@ -83,7 +87,11 @@ def test_the_run_is_stored_as_an_execution(tmp_path: Path, fake_anthropic: FakeM
         "print(e.status, e.last_seq, e.events.count(), [(s.stage_id, s.status, s.output) for s in e.stages.all()])"
     )
     shown = subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     n = len(done.stdout.splitlines())
     assert shown.stdout.strip() == (
@@ -118,8 +126,13 @@ def test_ctrl_c_cancels_the_model_call_at_once_with_exit_130(tmp_path: Path, fak
 def test_wrong_usage_is_a_clear_error(tmp_path: Path, fake_anthropic: FakeModelServer, args, code, message) -> None:
     _, env = command(tmp_path, fake_anthropic)
     done = subprocess.run(
-        [sys.executable, "manage.py", "runpipeline", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-        stdin=subprocess.DEVNULL, timeout=60,
+        [sys.executable, "manage.py", "runpipeline", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
     )
     assert done.returncode == code
     assert message in done.stderr

@@ -133,6 +133,10 @@ class FakeModelServer:
     def enqueue(self, *scripts: Script) -> None:
         self._queue.extend(scripts)
 
+    def drop_queued(self) -> None:
+        """Forgets the scripts no call has taken yet (a test sharing a long-lived server cleans up)."""
+        self._queue.clear()
+
     def name_script(self, name: str, script: Script) -> None:
         self._named[name] = script
 

@@ -55,26 +55,62 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: floa
         proc.wait(5)
 
 
+class RedisServer:
+    """A private redis-server on a free port, keeping nothing on disk, that a fault test may kill and
+    start again on the same port (as a real Redis restart loses everything not persisted)."""
+
+    def __init__(self) -> None:
+        exe = shutil.which("redis-server")
+        if exe is None:
+            raise RuntimeError("redis-server is not installed: scripts/setup.sh installs Debian's redis-server")
+        self.exe = exe
+        self.port = free_port()
+        self.workdir = tempfile.mkdtemp(prefix="stagecast-redis-")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.proc = subprocess.Popen(
+            [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", self.workdir],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_for_port(self.port, self.proc, what="redis-server")
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None:
+            stop(self.proc, sig)
+
+    def restart(self, *, down_s: float = 0.0, sig: int = signal.SIGKILL) -> None:
+        """Kills Redis (SIGKILL: no goodbye to its clients), keeps the port closed for ``down_s``, then
+        starts an empty one on the same port."""
+        self.stop(sig)
+        if down_s:
+            time.sleep(down_s)  # an outage of a given length is the fault itself, not a wait for a signal
+        self.start()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
 @contextmanager
 def redis_server() -> Iterator[str]:
     """A private redis-server on a free port, keeping nothing on disk; yields its URL."""
-    exe = shutil.which("redis-server")
-    if exe is None:
-        raise RuntimeError("redis-server is not installed: run scripts/setup.sh (it installs Debian's redis-server)")
-    port = free_port()
-    workdir = tempfile.mkdtemp(prefix="stagecast-redis-")
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = RedisServer().start()
     try:
-        wait_for_port(port, proc, what="redis-server")
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server.url
     finally:
-        stop(proc)
-        shutil.rmtree(workdir, ignore_errors=True)
+        server.close()
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -108,6 +144,7 @@ def start_worker(
             "--without-heartbeat",
             "-l",
             "INFO",
+            *beat_args,
         ],
         cwd=ROOT,
         env=env,

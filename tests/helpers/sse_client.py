@@ -105,3 +105,35 @@ class SSEReader:
             if self.ended.is_set() or time.monotonic() > deadline:
                 raise TimeoutError(f"got {len(self.messages)} of {count} messages from {self.path}")
             time.sleep(0.005)
+
+
+def parse_event_stream(text: str) -> list[SSEMessage]:
+    """Messages from a whole ``text/event-stream`` body, by the HTML standard's parsing rules (what a
+    browser's EventSource does): lines end at CRLF, LF or CR; ``data`` lines join with LF; the last
+    event id persists from message to message; a message is dispatched only at a blank line, so a
+    stream cut mid-message yields the messages before it; a block without data dispatches nothing."""
+    messages: list[SSEMessage] = []
+    text = text.removeprefix("\ufeff")
+    last_id: str | None = None
+    event = ""
+    data: list[str] = []
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    # The piece after the last line break is an unfinished line: the stream ended inside it.
+    for line in lines[:-1]:
+        if line == "":
+            if data:
+                messages.append(SSEMessage(last_id, event or "message", "\n".join(data)))
+            event, data = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        name, colon, value = line.partition(":")
+        if colon and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            data.append(value)
+        elif name == "event":
+            event = value
+        elif name == "id" and "\0" not in value:
+            last_id = value
+    return messages

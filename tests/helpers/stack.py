@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import textwrap
 import time
@@ -21,7 +22,7 @@ from django.db import connection
 
 from pipelines_site.celery import app as celery_app
 from tests.helpers.fake_models import FakeModelServer, Script
-from tests.helpers.processes import child_env, redis_server, start_daphne, start_worker, stop
+from tests.helpers.processes import RedisServer, child_env, start_daphne, start_worker, stop
 from tests.helpers.sse_client import SSEReader
 
 TEST_PIPELINE = """
@@ -57,6 +58,7 @@ class Stack:
     web: subprocess.Popen[bytes] | None = None
     worker: subprocess.Popen[bytes] | None = None
     tokens: dict[str, str] = field(default_factory=dict)
+    redis: RedisServer | None = None
 
     # --- HTTP helpers -------------------------------------------------------------------------------
 
@@ -109,10 +111,34 @@ class Stack:
                 raise TimeoutError(f"the worker did not log {text!r} within {timeout} s")
             time.sleep(0.02)
 
-    def restart_web(self) -> None:
+    def wait_web_log(self, text: str, count: int = 1, timeout: float = 30.0) -> None:
+        """Until Daphne's log holds ``text`` at least ``count`` times."""
         assert self.web is not None
-        stop(self.web)
+        log_path = self.web.log_path  # type: ignore[attr-defined]
+        deadline = time.monotonic() + timeout
+        while (found := log_path.read_text(errors="replace").count(text)) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"daphne logged {text!r} {found} times, not {count}, within {timeout} s")
+            time.sleep(0.05)
+
+    def restart_web(self, sig: int = signal.SIGTERM) -> None:
+        """Stops Daphne (``signal.SIGKILL``: a crash) and starts it again on the same port."""
+        assert self.web is not None
+        stop(self.web, sig)
         self.web, self.web_port = start_daphne(self.env, self.web_port)
+
+    def restart_redis(self, *, down_s: float = 0.0) -> None:
+        """Kills the private redis-server and starts an empty one on the same port after ``down_s``."""
+        assert self.redis is not None
+        self.redis.restart(down_s=down_s)
+
+    def web_rss_kb(self) -> int:
+        """Daphne's resident memory, from /proc (Linux)."""
+        assert self.web is not None
+        for line in Path(f"/proc/{self.web.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError(f"no VmRSS for pid {self.web.pid}")
 
     def restart_worker(self) -> None:
         if self.worker is not None:
@@ -121,16 +147,29 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        settings.REDIS_URL = url
-        celery_app.conf.broker_url = url
-        yield url
+def redis_process() -> Iterator[RedisServer]:
+    """The session's private redis-server; fault tests restart it through ``Stack.restart_redis``."""
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_process: RedisServer) -> str:
+    settings.REDIS_URL = redis_process.url
+    celery_app.conf.broker_url = redis_process.url
+    return redis_process.url
 
 
 @pytest.fixture(scope="session")
 def stack(
-    django_db_setup: None, django_db_blocker: Any, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+    django_db_setup: None,
+    django_db_blocker: Any,
+    redis_process: RedisServer,
+    redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     fake = FakeModelServer("anthropic").start()
     # Unscripted calls answer a short fixed text; tests steer each call with a [fake:…] marker in the input.
@@ -151,7 +190,7 @@ def stack(
     )
     os.environ["STAGECAST_PIPELINES_DIRS"] = str(pipelines_dir)
     settings.PIPELINES_DIRS = [pipelines_dir]
-    s = Stack(redis_url=redis_url, fake=fake, env=env, pipelines_dir=pipelines_dir)
+    s = Stack(redis_url=redis_url, fake=fake, env=env, pipelines_dir=pipelines_dir, redis=redis_process)
     s.worker = start_worker(env)
     s.web, s.web_port = start_daphne(env)
     try:
@@ -170,6 +209,11 @@ def live(stack: Stack, transactional_db: None) -> Stack:
 
     from executions.models import ApiToken
 
+    # A fault test may have left a process dead: every test starts on a whole stack.
+    if stack.redis is not None and not stack.redis.alive():
+        stack.redis.start()
+    if stack.web is not None and stack.web.poll() is not None:
+        stack.web, stack.web_port = start_daphne(stack.env, stack.web_port)
     if stack.worker is None or stack.worker.poll() is not None:
         stack.restart_worker()
     stack.tokens = {}
