@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tests.helpers.fake_models import FakeModelServer, Gate, Script
@@ -30,6 +32,8 @@ from .stack import Stack, stack
 
 NAME = "browser"
 TRACE_CATEGORIES = ["toplevel", "devtools.timeline", "disabled-by-default-devtools.timeline"]
+if os.environ.get("STAGECAST_BENCH_TRACE_JS"):  # JavaScript samples too, to see what a long task runs
+    TRACE_CATEGORIES.append("disabled-by-default-v8.cpu_profiler")
 TITLE = "Browser rendering of a large output"
 STAGE = "out"
 
@@ -114,6 +118,8 @@ async def one_size(s: Stack, fake: FakeModelServer, chromium_browser: Any, size:
         execution_id = await s.arun("bench-gated", f"a {size}-byte answer")
         await page.goto(f"/executions/{execution_id}/")
         await page.wait_for_function("window.__bench.sseOpen")
+        # Playwright's own script for selectors is injected on first use: here, not in the measurement.
+        await page.wait_for_selector('[data-testid="execution-status"]', state="attached")
         await asyncio.sleep(0.3)  # page load settles (its long tasks are reported apart)
         await chromium_browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
         await page.evaluate("window.__bench.startFrames()")
@@ -124,6 +130,8 @@ async def one_size(s: Stack, fake: FakeModelServer, chromium_browser: Any, size:
         await page.evaluate("window.__bench.stopFrames()")
         await asyncio.sleep(0.2)
         trace = await chromium_browser.stop_tracing()
+        if os.environ.get("STAGECAST_BENCH_TRACE"):  # keep the trace to open in DevTools (Performance)
+            Path(f"{os.environ['STAGECAST_BENCH_TRACE']}-{size // 1024 // 1024}mb.json").write_bytes(trace)
         figures = await page.evaluate(COLLECT, chromium.stage_output(STAGE))
         await cdp.send("HeapProfiler.collectGarbage")
         heap = await cdp.send("Runtime.getHeapUsage")

@@ -123,9 +123,11 @@ class PageStream(EventStream):
                 return b""  # an empty last chunk changes nothing on the page
             html = output_text(event["output"])
             if first and stage is not None:
-                # The first text of an attempt: the head learns its time to first token in the same message.
-                html += render_state_fragments(self.state, [stage], announce="")
-            self._text = (event["stageId"], seq, html)
+                # The first text of an attempt: the head learns its time to first token in the same
+                # message, which htmx swaps; later text is plain and joins no message with markup.
+                html += tight(render_to_string("executions/partials/stage_head.html", {"stage": stage, "oob": True}))
+            else:
+                self._text = (event["stageId"], seq, html)
             return sse_message(seq, f"out-{event['stageId']}", html)
         if kind in FINAL_TYPES:
             self.state.apply(event)

@@ -60,20 +60,24 @@
   const COPY_LIMIT = 512 * 1024; // past this, Download: the page never holds megabytes
   const PACE = { markdown: 1000, terminal: 400 };
 
+  // Characters as Python counts them (code points): UTF-16 length less the high surrogates. A regex
+  // scans a megabyte in well under a millisecond, where a charCodeAt loop takes several.
   const codePoints = (s) => {
-    let n = s.length;
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0xd800 && c <= 0xdbff) n--;
-    }
-    return n;
+    const pairs = s.match(/[\ud800-\udbff]/g);
+    return s.length - (pairs ? pairs.length : 0);
   };
   const countLines = (s) => {
     let n = 0;
     for (let i = s.indexOf("\n"); i >= 0; i = s.indexOf("\n", i + 1)) n++;
     return n;
   };
-  const fmt = (n) => n.toLocaleString("en-US");
+  // The server's escaping undone (django.utils.html.escape, and CR as &#13;): stage text arrives as
+  // escaped HTML text and becomes a text node, never markup.
+  const NAMED = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+  const unescapeText = (s) => s.indexOf("&") < 0 ? s : s.replace(/&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));/g,
+    (m, hex, dec, name) => name ? NAMED[name] : String.fromCodePoint(hex ? parseInt(hex, 16) : parseInt(dec, 10)));
+  // 12,345 (toLocaleString's first call loads locale data: tens of ms in the middle of a stream)
+  const fmt = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   const duration = (ms) => {
     if (ms < 1000) return Math.round(ms) + " ms";
     if (ms < 60000) return (ms / 1000).toFixed(1) + " s";
@@ -105,7 +109,7 @@
         following: true,
         newLines: 0,
         view: "raw",
-        pending: 0, // childNodes of the <pre> before a chunk is appended
+        queued: [], // text received in the current task, applied right after it
         userToggle: false,
         viewTimer: 0,
         viewBusy: false,
@@ -180,28 +184,88 @@
       st.messageTimer = setTimeout(() => { el.textContent = ""; }, 5000);
     }
 
-    // --- the stream: cursor and de-duplication ---
+    // --- the stream: cursor, de-duplication, and text applied once per burst ---
     // htmx-ext-sse rebuilds its EventSource without Last-Event-ID after an error that closed it
     // (bigskysoftware/htmx-extensions#184): the cursor lives in the sse-connect URL, which the extension
     // reads again when it reconnects, and any message at or below it is dropped here.
+    // A stage's text (escaped by the server: a message without markup) does not go through htmx's
+    // swap. Chrome hands every message one network read brought to the page in one task, and a swap
+    // per message (parse, insert, a dozen events, layout) made a fast model's burst one long task
+    // (hundreds of ms for a megabyte). The text is queued instead, and applied after that task in one
+    // task of its own, whose work the window bounds however much arrived.
     page.addEventListener("htmx:sseBeforeMessage", (ev) => {
       const id = parseInt(ev.detail.lastEventId, 10);
       if (id && id <= cursor) { ev.preventDefault(); return; }
       const st = ev.target.matches("pre.output") ? stages.get(ev.target.closest("[data-stage-id]").dataset.stageId) : null;
-      if (st) st.pending = st.pre.childNodes.length;
+      if (st) {
+        ev.preventDefault();
+        if (id) cursor = id;
+        const data = ev.detail.data;
+        const markup = data.indexOf("<");
+        st.queued.push(unescapeText(markup < 0 ? data : data.slice(0, markup)));
+        if (!flushQueued) { flushQueued = true; flusher.port2.postMessage("text"); }
+        if (markup >= 0) {
+          // A stage's first text carries its head (time to first token) after the text: htmx swaps
+          // that, out of band, in a task of its own too.
+          heads.push([st.pre, data.slice(markup)]);
+          flusher.port2.postMessage("heads");
+        }
+        return;
+      }
+      // What came before this message is on the page before it.
+      flushText();
+      swapHeads();
     });
     page.addEventListener("htmx:sseMessage", (ev) => {
       const id = parseInt(ev.detail.lastEventId, 10);
-      if (id > cursor) {
-        cursor = id;
-        page.setAttribute("sse-connect", streamUrl + "?since=" + id);
-      }
-      const text = ev.target.matches("pre.output");
-      if (text) appended(stages.get(ev.target.closest("[data-stage-id]").dataset.stageId));
-      // Heads change with state messages, and with a stage's first text (its time to first token).
-      if (!text || ev.detail.data.indexOf("hx-swap-oob") >= 0) syncStates();
+      if (id > cursor) cursor = id;
+      keepCursor();
+      syncStates(); // heads and notes came with the message, out of band
       if (ev.detail.type === "done") finish();
     });
+
+    let flushQueued = false;
+    const heads = []; // [the <pre>, its message's markup]
+    const flusher = new MessageChannel(); // a task right after the current one (no 4 ms timer clamp)
+    flusher.port1.onmessage = (ev) => { if (ev.data === "heads") swapHeads(); else flushText(); };
+
+    // The head is the server's own rendering (model text in it is escaped) and has nothing for htmx
+    // to process: it replaces the old one directly, a fraction of a millisecond where htmx's out-of-band
+    // swap (clean-up, processing, a dozen events per element) took 5-40 ms in the middle of a burst.
+    function swapHeads() {
+      if (!heads.length) return;
+      for (const [pre, markup] of heads.splice(0)) {
+        const parsed = document.createElement("template");
+        parsed.innerHTML = markup;
+        for (const el of Array.from(parsed.content.children)) {
+          const old = el.id ? document.getElementById(el.id) : null;
+          if (old && el.getAttribute("hx-swap-oob") === "true") {
+            el.removeAttribute("hx-swap-oob");
+            old.replaceWith(el);
+          } else {
+            htmx.swap(pre, el.outerHTML, { swapStyle: "none" }); // anything else: as htmx would
+          }
+        }
+      }
+      syncStates();
+    }
+
+    function flushText() {
+      flushQueued = false;
+      for (const st of stages.values()) {
+        if (!st.queued.length) continue;
+        const text = st.queued.length === 1 ? st.queued[0] : st.queued.join("");
+        st.queued = [];
+        addText(st, text);
+      }
+      keepCursor();
+    }
+
+    function keepCursor() {
+      const url = streamUrl + "?since=" + cursor;
+      if (cursor && page.getAttribute("sse-connect") !== url) page.setAttribute("sse-connect", url);
+    }
+
     page.addEventListener("htmx:sseOpen", () => { document.getElementById("sc-connection").hidden = true; });
     page.addEventListener("htmx:sseError", () => { if (!ended) document.getElementById("sc-connection").hidden = false; });
     page.addEventListener("htmx:sseClose", () => { document.getElementById("sc-connection").hidden = true; });
@@ -214,14 +278,34 @@
       for (const st of stages.values()) if (st.view !== "raw") refreshView(st);
     }
 
-    // A chunk was appended to a stage's <pre> (htmx did it, as text nodes).
-    function appended(st) {
-      const nodes = st.pre.childNodes;
-      let text = "";
-      for (let i = st.pending; i < nodes.length; i++) text += nodes[i].textContent;
+    // Text the stream brought, appended as one text node.
+    function addText(st, text) {
+      let kept = text;
+      if (text.length > windowChars + TRIM_SLACK) {
+        // More than the window at once (a burst, or a tab that was in the background): what trimming
+        // would drop at once never enters the page, nor does anything the page held before it.
+        let cut = text.length - windowChars;
+        const c = text.charCodeAt(cut);
+        if (c >= 0xdc00 && c <= 0xdfff) cut++; // never half a surrogate pair
+        kept = text.slice(cut);
+        let removed = "";
+        for (let node = st.gap ? st.gap.nextSibling : st.pre.firstChild; node; ) {
+          const next = node.nextSibling;
+          removed += node.textContent;
+          st.pre.removeChild(node);
+          node = next;
+        }
+        st.shown = st.live = 0;
+        dropped(st, removed + text.slice(0, cut));
+      }
+      st.pre.appendChild(document.createTextNode(kept));
+      grew(st, text, kept.length);
+    }
+
+    function grew(st, text, added) {
       st.chars += codePoints(text);
-      st.shown += text.length;
-      st.live += text.length;
+      st.shown += added;
+      st.live += added;
       st.card.dataset.chars = String(st.chars);
       if (st.live > SEAL) seal(st);
       trim(st);
@@ -294,6 +378,11 @@
       st.shown = left;
       if (!removed) return;
       if (gap) { st.gapHeight += height; gap.style.height = st.gapHeight + "px"; }
+      dropped(st, removed);
+    }
+
+    // Text that left the page (the window keeps the latest part): counted in the notice above it.
+    function dropped(st, removed) {
       st.before += codePoints(removed);
       st.card.dataset.before = String(st.before);
       const notice = st.card.querySelector(".notice-before");
@@ -323,6 +412,7 @@
 
     function resetOutput(st) {
       st.pre.textContent = "";
+      st.queued = [];
       st.gap = null;
       st.gapHeight = 0;
       st.chars = st.shown = st.before = st.newLines = st.live = 0;

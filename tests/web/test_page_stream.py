@@ -93,10 +93,12 @@ async def read(user: str, url: str, **headers: str) -> tuple[int, list[dict[str,
 async def test_every_event_goes_out_once_as_fragments(finished_run):
     status, messages = await read("alice", f"/executions/{finished_run.id}/stream?since=0")
     assert status == 200
-    # 3 and 4 were there together: one message (with the later id); 5 is an empty last chunk.
+    # 3 is the stage's first text and carries its head, so it goes alone (the page swaps the head); 4 is
+    # plain text; 5 is an empty last chunk.
     assert [(m["id"], m["event"]) for m in messages] == [
         ("1", "state"),
         ("2", "state"),
+        ("3", "out-first"),
         ("4", "out-first"),
         ("6", "state"),
         ("7", "state"),
@@ -106,14 +108,15 @@ async def test_every_event_goes_out_once_as_fragments(finished_run):
 
 async def test_text_is_escaped_and_exact(finished_run):
     _, messages = await read("alice", f"/executions/{finished_run.id}/stream?since=0")
-    data = messages[2]["data"]
-    text, _, rest = data.partition("<span")
-    fragments, _, second = ("<span" + rest).rpartition("</div>")
+    text, _, rest = messages[2]["data"].partition("<span")
+    fragments, second = "<span" + rest, messages[3]["data"]
     assert text == "&lt;b&gt;Hi&lt;/b&gt;&#13;\n"
     assert second == "&amp; more &lt;script&gt;x&lt;/script&gt;"
     assert html.unescape(text) + html.unescape(second) == FIRST + SECOND
-    # The stage's first text also tells its head when the first token came.
-    assert 'id="stage-first-head" data-status="running"' in fragments and 'hx-swap-oob="true"' in fragments
+    # The stage's first text also tells its head when the first token came: the head alone, nothing
+    # the page would have to hand to htmx.
+    assert fragments.startswith('<span class="stage-head" id="stage-first-head" data-status="running"')
+    assert fragments.endswith("</span>") and fragments.count('hx-swap-oob="true"') == 1
     assert "\n" not in fragments  # nothing but the text may add to the output
 
 
@@ -126,7 +129,7 @@ async def test_a_chunk_that_arrives_alone_goes_out_alone(finished_run):
 
 async def test_state_fragments_update_heads_notes_and_announce(finished_run):
     _, messages = await read("alice", f"/executions/{finished_run.id}/stream?since=0")
-    started, completed, skipped = messages[1]["data"], messages[3]["data"], messages[4]["data"]
+    started, completed, skipped = messages[1]["data"], messages[4]["data"], messages[5]["data"]
     assert '<span id="sc-announce" hx-swap-oob="innerHTML">Stage First started.</span>' in started
     assert 'data-testid="execution-status" data-status="running"' in started
     assert 'id="stage-first-head" data-status="completed"' in completed
