@@ -10,10 +10,11 @@ process serves nothing while the run streams.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from typing import Any
 
-from .common import median
+from .common import cpu_seconds, median
 from .sse import FINAL_TYPES, Viewer
 from .stack import Stack, stack
 from .streams import stream_events
@@ -39,8 +40,9 @@ async def wall_ms(redis_url: str, execution_id: str) -> int:
     raise RuntimeError(f"execution {execution_id}: no final event")
 
 
-async def one(s: Stack, viewers: int) -> tuple[int, int]:
-    """(wall ms, events the viewers lost)."""
+async def one(s: Stack, viewers: int) -> tuple[int, int, float]:
+    """(wall ms, events the viewers lost, web CPU ms from the start request to the viewers' end)."""
+    cpu0, mine0 = cpu_seconds(s.web.pid), cpu_seconds(os.getpid())
     execution_id = await s.arun("bench-two", PIPELINE_INPUT)
     watchers = [Viewer(s.port, s.token, execution_id) for _ in range(viewers)]
     tasks = [asyncio.create_task(v.run(timeout=120)) for v in watchers]
@@ -49,7 +51,9 @@ async def one(s: Stack, viewers: int) -> tuple[int, int]:
     lost = sum(max(v.lost, 0) + v.duplicates + v.gaps + v.offset_errors for v in watchers)
     if any(v.error for v in watchers):
         raise RuntimeError(f"a viewer failed: {next(v.error for v in watchers if v.error)}")
-    return wall, lost
+    s.last_events = max((v.final_seq or 0 for v in watchers), default=s.last_events)
+    s.viewer_cpu_ms.append((cpu_seconds(os.getpid()) - mine0) * 1000)
+    return wall, lost, (cpu_seconds(s.web.pid) - cpu0) * 1000
 
 
 async def run(*, quick: bool, log: Callable[[str], None], browser: bool = True) -> dict[str, Any]:
@@ -60,13 +64,15 @@ async def run(*, quick: bool, log: Callable[[str], None], browser: bool = True) 
         await one(s, 0)
         with_v: list[int] = []
         without: list[int] = []
+        cpu: dict[bool, list[float]] = {True: [], False: []}
         lost = 0
         for i in range(pairs):
             # ABBA: a drift in the machine's load falls on both sides alike.
             order = (VIEWERS, 0) if i % 2 == 0 else (0, VIEWERS)
             for n in order:
-                wall, missed = await one(s, n)
+                wall, missed, web_ms = await one(s, n)
                 (with_v if n else without).append(wall)
+                cpu[bool(n)].append(web_ms)
                 lost += missed
             log(f"  pair {i + 1}/{pairs}: {VIEWERS} viewers {with_v[-1]} ms, none {without[-1]} ms")
     ratio = median(with_v) / median(without)
@@ -81,6 +87,9 @@ async def run(*, quick: bool, log: Callable[[str], None], browser: bool = True) 
         "ratio": ratio,
         "pair_ratio": pair_ratio,
         "viewer_errors": lost,
+        "web_cpu_ms_with": median(cpu[True]),
+        "web_cpu_ms_without": median(cpu[False]),
+        "events": s.last_events,
     }
 
 
@@ -114,7 +123,18 @@ def markdown(r: dict[str, Any]) -> list[str]:
         "",
         f"Ratio (median / median): **{r['ratio']:.4f}**; median of per-pair ratios {r['pair_ratio']:.4f}. "
         f"Events lost, duplicated, out of order or at a wrong offset at the viewers: {r['viewer_errors']}.",
-    ]
+    ] + (
+        [
+            "",
+            f"Web process CPU per run (median; the start request included): {r['web_cpu_ms_with']:.0f} ms with "
+            f"{r['viewers']} viewers, {r['web_cpu_ms_without']:.0f} ms without — "
+            f"{(r['web_cpu_ms_with'] - r['web_cpu_ms_without']) / r['viewers']:.1f} ms per viewer of a run of "
+            f"{r['events']} events ({(r['web_cpu_ms_with'] - r['web_cpu_ms_without']) / r['viewers'] / r['events'] * 1000:.0f} µs "
+            "per event per viewer, connecting included).",
+        ]
+        if "web_cpu_ms_with" in r
+        else []
+    )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +174,9 @@ class Stack:
     #: the in-process fake behind the pipeline ``bench-gated``
     gated: FakeModelServer
     warmed: bool = False
+    #: events in the last run the overhead benchmark watched (its final seq)
+    last_events: int = 0
+    viewer_cpu_ms: list[float] = field(default_factory=list)
 
     @property
     def base(self) -> str:

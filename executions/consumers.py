@@ -21,13 +21,13 @@ from django.db import close_old_connections, connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from .auth import _bearer_user, api_error
-from .events import async_redis, lease_key, lease_lapsed_async, read_stream, stream_first_seq
+from .events import async_redis, lease_key, lease_lapsed_async, stream_first_seq
 from .reaper import execution_interrupt
 from .selectors import events_stored_after, execution_get_for_user
+from .stream_hub import FINAL_TYPES, Tail, tail_for
 
 log = logging.getLogger(__name__)
 
-FINAL_TYPES = frozenset({"execution:completed", "execution:cancelled", "execution:failed", "execution:interrupted"})
 #: a comment goes out at least this often, so proxies and browsers keep the connection
 HEARTBEAT_S = 14.0
 BLOCK_MS = 5000
@@ -93,13 +93,15 @@ class EventStream:
         self.backlog = backlog
         self.last_write = time.monotonic()
         self.lease_misses = 0
+        self._tail: Tail | None = None
         self.finished = False
         #: the viewer stopped reading and was cut off; it resumes from its cursor when it reconnects
         self.cut_off = False
 
     def frame(self, event: dict[str, Any]) -> bytes:
-        """How one event goes on the wire: JSON here; the execution page's stream renders HTML instead."""
-        return sse_frame(event)
+        """How one event goes on the wire: JSON here (encoded once for all this process's viewers while
+        the shared tail holds it); the execution page's stream renders HTML instead."""
+        return sse_frame(event) if self._tail is None else self._tail.frame(event, sse_frame)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         yield b"retry: 1000\n\n"
@@ -121,16 +123,22 @@ class EventStream:
     async def _frames(self) -> AsyncIterator[bytes]:
         if self.final_seq is not None and self.cursor >= self.final_seq:
             return
+        reaches_back = False  # known to hold the event after the cursor (so far: not known)
         while True:
-            first = await stream_first_seq(self.execution_id)
-            if first is None or first > self.cursor + 1:
-                # The stream does not reach back to the cursor: the database holds what it lacks.
-                async for frame in self._replay_stored(upto=None if first is None else first - 1):
-                    yield frame
-                if self.finished or self.cut_off:
-                    return
-            events = await read_stream(self.execution_id, self.cursor, block_ms=BLOCK_MS)
+            if not reaches_back:
+                first = await stream_first_seq(self.execution_id)
+                if first is None or first > self.cursor + 1:
+                    # The stream does not reach back to the cursor: the database holds what it lacks.
+                    async for frame in self._replay_stored(upto=None if first is None else first - 1):
+                        yield frame
+                    if self.finished or self.cut_off:
+                        return
+            self._tail = tail_for(self.execution_id, self.cursor)
+            events = await self._tail.read(self.cursor, BLOCK_MS)
             quiet = not events
+            # A read that went on from the cursor says the stream still reaches it: no need to ask
+            # again (a round trip per read per viewer) until a quiet read, when it may have been lost.
+            reaches_back = bool(events) and events[0]["seq"] <= self.cursor + 1
             gap_at: int | None = None
             behind = False
             for event in events:
@@ -265,8 +273,13 @@ class PrunedEventStream(EventStream):
                 return
 
 
-def _authorise(request: HttpRequest, execution_id: str, bearer: Any) -> tuple[Any, Any]:
+def _authorise(request: HttpRequest, execution_id: str) -> tuple[Any, Any]:
+    """(user, execution): the user False for a bad bearer token, None when nobody signed in; the
+    execution None when this user may not see it. One pool thread, one connection, closed at once."""
     try:
+        bearer = _bearer_user(request)
+        if bearer is False:
+            return False, None
         user = bearer if bearer else request.user
         if not user.is_authenticated:
             return None, None
@@ -285,10 +298,9 @@ async def execution_events(request: HttpRequest, execution_id: str) -> HttpRespo
             raise ValueError
     except ValueError:
         return api_error(400, "bad_cursor", "Last-Event-ID / since must be a non-negative integer (an event's seq)")
-    bearer = await sync_to_async(_bearer_user, thread_sensitive=False)(request)
-    if bearer is False:
+    user, execution = await sync_to_async(_authorise, thread_sensitive=False)(request, execution_id)
+    if user is False:
         return api_error(401, "bad_credentials", "the bearer token is not valid")
-    user, execution = await sync_to_async(_authorise, thread_sensitive=False)(request, execution_id, bearer)
     if user is None:
         return api_error(401, "not_authenticated", "sign in, or send Authorization: Bearer <token>")
     if execution is None:

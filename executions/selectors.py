@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 
-from .auth import visible_executions
+from .auth import can_view_all, visible_executions
 from .events import stream_key, sync_redis
 from .models import Execution, ExecutionEvent, StageRun, StageStatus
 
@@ -21,10 +21,15 @@ FINAL_STAGE_STATUSES = {StageStatus.COMPLETED, StageStatus.FAILED, StageStatus.S
 
 def execution_get_for_user(*, user: AbstractBaseUser | AnonymousUser, execution_id: Any) -> Execution | None:
     """The execution if this user may see it; None for unknown ids and other users' runs alike."""
+    if not user.is_authenticated:
+        return None
     try:
-        return visible_executions(user).select_related("created_by").get(pk=execution_id)
+        execution = Execution.objects.select_related("created_by").get(pk=execution_id)
     except (Execution.DoesNotExist, ValidationError, ValueError, TypeError):  # a malformed id is unknown too
         return None
+    # As visible_executions decides, with the owner first: their own run costs no permission queries
+    # (every viewer's connection comes through here).
+    return execution if execution.created_by_id == user.pk or can_view_all(user) else None
 
 
 def _iso(value: datetime | None) -> str | None:

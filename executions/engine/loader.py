@@ -8,6 +8,7 @@ dir given wins, and within a dir the first file by name.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,24 @@ class PipelineEntry:
         return self.config is not None
 
 
+#: parsed and validated pipeline texts, by text: listing or starting a run reads every pipeline file,
+#: and parsing YAML was a large part of what starting a run cost the web process
+_CHECKED: dict[str, tuple[Any, ValidationResult]] = {}
+_CHECKED_MAX = 256
+
+
 def check_pipeline_text(text: str) -> tuple[Any, ValidationResult]:
-    """``(raw value, result)`` for YAML text; never raises."""
+    """``(raw value, result)`` for YAML text; never raises. A copy: callers may change what they get."""
+    checked = _CHECKED.get(text)
+    if checked is None:
+        checked = _check_pipeline_text(text)
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[text] = checked
+    return copy.deepcopy(checked)
+
+
+def _check_pipeline_text(text: str) -> tuple[Any, ValidationResult]:
     if not text.strip():
         return None, ValidationResult(False, None, [("", "the file is empty; a pipeline needs id, name and stages")])
     raw, issues = parse_yaml(text)
