@@ -111,7 +111,7 @@ def budgets(result: dict[str, Any] | None) -> list[tuple[str, str, str]]:
 
 
 def markdown(r: dict[str, Any]) -> list[str]:
-    return [
+    out = [
         f"{r['pairs']} interleaved pairs (ABBA) after a warm-up, pipeline of 2 stages × {r['deltas']} deltas "
         f"{r['interval_ms']} ms apart, {r['viewers']} SSE viewers vs none; wall time `execution:started` → final "
         "event (the executor's own stamps).",
@@ -123,18 +123,17 @@ def markdown(r: dict[str, Any]) -> list[str]:
         "",
         f"Ratio (median / median): **{r['ratio']:.4f}**; median of per-pair ratios {r['pair_ratio']:.4f}. "
         f"Events lost, duplicated, out of order or at a wrong offset at the viewers: {r['viewer_errors']}.",
-    ] + (
-        [
+    ]
+    if "web_cpu_ms_with" in r:
+        per_viewer = (r["web_cpu_ms_with"] - r["web_cpu_ms_without"]) / r["viewers"]
+        out += [
             "",
             f"Web process CPU per run (median; the start request included): {r['web_cpu_ms_with']:.0f} ms with "
-            f"{r['viewers']} viewers, {r['web_cpu_ms_without']:.0f} ms without — "
-            f"{(r['web_cpu_ms_with'] - r['web_cpu_ms_without']) / r['viewers']:.1f} ms per viewer of a run of "
-            f"{r['events']} events ({(r['web_cpu_ms_with'] - r['web_cpu_ms_without']) / r['viewers'] / r['events'] * 1000:.0f} µs "
-            "per event per viewer, connecting included).",
+            f"{r['viewers']} viewers, {r['web_cpu_ms_without']:.0f} ms without — {per_viewer:.1f} ms per viewer "
+            f"of a run of {r['events']} events ({per_viewer / r['events'] * 1000:.0f} µs per event per viewer, "
+            "connecting included).",
         ]
-        if "web_cpu_ms_with" in r
-        else []
-    )
+    return out
 
 
 if __name__ == "__main__":

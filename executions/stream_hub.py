@@ -38,9 +38,7 @@ IDLE_S = 10.0
 TAIL_BLOCK_MS = 2000
 READ_COUNT = 500
 
-_tails: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], Tail]] = (
-    weakref.WeakKeyDictionary()
-)
+_tails: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], Tail]] = weakref.WeakKeyDictionary()
 
 
 class Tail:
