@@ -147,10 +147,11 @@ else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "stagecast.sqlite3"}}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Kept open by the thread that opened it, as for PostgreSQL: opening one (PRAGMAs, Django's SQL
-    # functions) was a third of what authorising an SSE viewer cost the web process.
+    # functions) was a third of what authorising an SSE viewer cost the web process. Each keeps a page
+    # cache, 2 MB by default: 512 KB bounds what a pool of threads holds (the OS caches the file too).
     DATABASES["default"]["CONN_MAX_AGE"] = envint("DB_CONN_MAX_AGE", 60)
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-512;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
@@ -201,6 +202,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 # Executions a worker runs at once (its prefork pool); 0: one per CPU core. `-c` on the command line wins.
 CELERY_WORKER_CONCURRENCY = envint("STAGECAST_WORKER_CONCURRENCY", 0) or None
+# A pool process is replaced (after the run it is on) once its peak memory passes this many MB. Each
+# 1 MB of output leaves ~0.2 MB of fragmented C heap behind in the process (BENCHMARKS.md, Findings 2);
+# the SDKs are preloaded in the worker's parent, so the new process is ready at once. 0: never.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = envint("STAGECAST_WORKER_MAX_MEMORY_MB", 512) * 1024 or None
 # print() in a task stays a print: every log line comes from LOGGING below, never from Celery's own setup.
 CELERY_WORKER_REDIRECT_STDOUTS = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
