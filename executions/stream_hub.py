@@ -30,8 +30,8 @@ from .events import read_stream
 
 FINAL_TYPES = frozenset({"execution:completed", "execution:cancelled", "execution:failed", "execution:interrupted"})
 #: the window a tail keeps: at most this many events and about this many bytes of output in them
-WINDOW_EVENTS = 512
-WINDOW_BYTES = 256 * 1024
+WINDOW_EVENTS = 256
+WINDOW_BYTES = 64 * 1024
 #: a tail nobody has read from for this long stops (a viewer asks at least every BLOCK_MS)
 IDLE_S = 10.0
 #: how long the tail's own XREAD blocks before it looks whether anybody still watches

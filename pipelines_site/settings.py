@@ -146,12 +146,11 @@ if _database_url:
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "stagecast.sqlite3"}}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Kept open by the thread that opened it, as for PostgreSQL: opening one (PRAGMAs, Django's SQL
-    # functions) was a third of what authorising an SSE viewer cost the web process. Each keeps a page
-    # cache, 2 MB by default: 512 KB bounds what a pool of threads holds (the OS caches the file too).
-    DATABASES["default"]["CONN_MAX_AGE"] = envint("DB_CONN_MAX_AGE", 60)
+    # Closed after each use: kept open per thread (as for PostgreSQL) they saved ~1 ms per SSE viewer's
+    # start but held ~10 MB more in the web process after a few hundred runs (BENCHMARKS.md, memory).
+    DATABASES["default"]["CONN_MAX_AGE"] = envint("DB_CONN_MAX_AGE", 0)
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-512;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
