@@ -4,7 +4,9 @@ It reuses :class:`executions.consumers.EventStream` (cursor, replay from the dat
 Redis, heartbeats, the lease check), and renders each event with the fragment templates the page itself
 includes (STYLE.md rule 6). Named events:
 
-- ``out-<stageId>``: a chunk of a stage's text, escaped, appended by the stage's ``<pre>`` (beforeend);
+- ``out-<stageId>``: a chunk of a stage's text, escaped (the page's script appends it to the stage's
+  ``<pre>`` once per burst; its ``sse-swap`` attribute routes the message there), the first of an
+  attempt followed by the stage's head;
 - ``state``: out-of-band fragments (a stage's head and note, the run's head, the announcement);
 - ``done``: the final state read back from the database (the worker stores everything before it
   publishes the final event), then the browser closes the stream (``sse-close="done"``).
@@ -124,7 +126,7 @@ class PageStream(EventStream):
             html = output_text(event["output"])
             if first and stage is not None:
                 # The first text of an attempt: the head learns its time to first token in the same
-                # message, which htmx swaps; later text is plain and joins no message with markup.
+                # message (the page puts the head in place); later text is plain, merged only with text.
                 html += tight(render_to_string("executions/partials/stage_head.html", {"stage": stage, "oob": True}))
             else:
                 self._text = (event["stageId"], seq, html)

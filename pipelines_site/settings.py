@@ -202,7 +202,7 @@ CELERY_TASK_IGNORE_RESULT = True
 # Executions a worker runs at once (its prefork pool); 0: one per CPU core. `-c` on the command line wins.
 CELERY_WORKER_CONCURRENCY = envint("STAGECAST_WORKER_CONCURRENCY", 0) or None
 # A pool process is replaced (after the run it is on) once its peak memory passes this many MB. Each
-# 1 MB of output leaves ~0.2 MB of fragmented C heap behind in the process (BENCHMARKS.md, Findings 2);
+# 1 MB of output leaves ~0.2 MB behind in the process's C heap (BENCHMARKS.md, Findings 2);
 # the SDKs are preloaded in the worker's parent, so the new process is ready at once. 0: never.
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = envint("STAGECAST_WORKER_MAX_MEMORY_MB", 512) * 1024 or None
 # print() in a task stays a print: every log line comes from LOGGING below, never from Celery's own setup.
