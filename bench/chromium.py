@@ -3,24 +3,15 @@ Python (never ``playwright install``), signed in through the portal's own login 
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from .stack import PASSWORD, USER, Stack
+from tests.helpers.chromium import ARGS, CHROMIUM
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+from .stack import PASSWORD, USER, Stack
 
 
 def unavailable() -> str | None:
