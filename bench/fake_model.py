@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import json
 import re
-import signal
-import sys
-import threading
 from functools import lru_cache
 
-from tests.helpers.fake_models import FakeModelServer, RecordedRequest, Script
+from tests.helpers.fake_models import FakeModelServer, RecordedRequest, Script, serve_until_signalled
 
 BENCH_MARKER = re.compile(r"<<bench:([^>]*)>>")
 LINE = 100
@@ -56,15 +53,7 @@ def pick(record: RecordedRequest) -> Script:
 
 
 def main() -> None:
-    server = FakeModelServer("anthropic", default=pick).start()
-    print(server.url, flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(0.5):
-        pass
-    server.stop()
-    sys.exit(0)
+    serve_until_signalled(FakeModelServer("anthropic", default=pick))
 
 
 if __name__ == "__main__":

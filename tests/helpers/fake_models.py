@@ -224,7 +224,14 @@ def main(argv: list[str] | None = None) -> None:
         with lock:
             print(json.dumps(event), flush=True)
 
-    server = FakeModelServer(args.kind, default=default, port=args.port, on_event=emit if args.events else None)
+    serve_until_signalled(
+        FakeModelServer(args.kind, default=default, port=args.port, on_event=emit if args.events else None)
+    )
+
+
+def serve_until_signalled(server: FakeModelServer) -> None:
+    """A fake in a process of its own: starts it, prints its URL (the parent reads that line), serves until
+    SIGINT or SIGTERM, then stops it and exits 0."""
     server.start()
     print(server.url, flush=True)
     stop = threading.Event()
