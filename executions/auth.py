@@ -29,6 +29,12 @@ def can_view_all(user: AbstractBaseUser | AnonymousUser) -> bool:
     return bool(user.is_authenticated and (user.is_staff or user.has_perm(VIEW_ALL_PERMISSION)))
 
 
+def can_view(user: AbstractBaseUser | AnonymousUser, execution: Execution) -> bool:
+    """One execution, by the rule of ``visible_executions``; the owner first, so their own run costs no
+    permission queries (every SSE viewer's connection is checked this way)."""
+    return bool(user.is_authenticated and (execution.created_by_id == user.pk or can_view_all(user)))
+
+
 def visible_executions(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Execution]:
     if can_view_all(user):
         return Execution.objects.all()

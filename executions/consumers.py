@@ -21,10 +21,10 @@ from django.db import close_old_connections, connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from .auth import _bearer_user, api_error
-from .events import async_redis, lease_key, lease_lapsed_async, stream_first_seq
+from .events import FINAL_EVENT_TYPES, async_redis, lease_key, lease_lapsed_async, stream_first_seq
 from .reaper import execution_interrupt
 from .selectors import events_stored_after, execution_get_for_user
-from .stream_hub import FINAL_TYPES, Tail, tail_for
+from .stream_hub import Tail, tail_for
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ class EventStream:
                 yield self.frame(event)
                 if event["type"] == "execution:started":
                     self.running = True
-                if event["type"] in FINAL_TYPES:
+                if event["type"] in FINAL_EVENT_TYPES:
                     return
                 if self._behind():
                     behind = True
@@ -220,7 +220,7 @@ class EventStream:
                 self.last_write = time.monotonic()
                 sent = True
                 yield self.frame(event)
-                if event["type"] in FINAL_TYPES:
+                if event["type"] in FINAL_EVENT_TYPES:
                     self.finished = True
                     return
                 if self._behind():
@@ -269,7 +269,7 @@ class PrunedEventStream(EventStream):
         for event in page:
             self.cursor = event["seq"]
             yield self.frame(event)
-            if event["type"] in FINAL_TYPES:
+            if event["type"] in FINAL_EVENT_TYPES:
                 return
 
 

@@ -63,6 +63,12 @@ def encode(event: dict[str, Any]) -> str:
     return text
 
 
+#: the events that end an execution: the last one its stream and its event log hold
+FINAL_EVENT_TYPES = frozenset(
+    {"execution:completed", "execution:cancelled", "execution:failed", "execution:interrupted"}
+)
+
+
 def stream_id(seq: int) -> str:
     return f"{seq}-0"
 

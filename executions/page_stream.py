@@ -29,7 +29,8 @@ from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 
-from .consumers import FINAL_TYPES, EventStream
+from .consumers import EventStream
+from .events import FINAL_EVENT_TYPES
 from .presenters import ExecutionState, StageState, execution_state_from_db
 from .selectors import execution_get_for_user, executions_active_count, stage_first_token_ts
 from .templatetags.stagecast import output_text
@@ -131,7 +132,7 @@ class PageStream(EventStream):
             else:
                 self._text = (event["stageId"], seq, html)
             return sse_message(seq, f"out-{event['stageId']}", html)
-        if kind in FINAL_TYPES:
+        if kind in FINAL_EVENT_TYPES:
             self.state.apply(event)
             self.final_event = event  # rendered from the database once the stream ends, below
             return b""

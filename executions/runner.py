@@ -20,6 +20,7 @@ import redis
 from .engine.executor import PipelineExecutor
 from .engine.types import CallbackChain, ExecutionOutcome, ExecutorCallbacks
 from .events import (
+    FINAL_EVENT_TYPES,
     HARD_CAP,
     LEASE_RENEW_S,
     LEASE_TTL_S,
@@ -36,10 +37,6 @@ from .recorder import ExecutionRecorder
 from .services import execution_overrides
 
 log = logging.getLogger(__name__)
-
-FINAL_EVENT_TYPES = frozenset(
-    {"execution:completed", "execution:cancelled", "execution:failed", "execution:interrupted"}
-)
 
 
 #: after a failed publish, the next attempt waits this long, doubling up to the cap: while Redis is

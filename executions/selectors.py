@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 
-from .auth import can_view_all, visible_executions
+from .auth import can_view, visible_executions
 from .events import stream_key, sync_redis
 from .models import Execution, ExecutionEvent, StageRun, StageStatus
 
@@ -27,9 +27,7 @@ def execution_get_for_user(*, user: AbstractBaseUser | AnonymousUser, execution_
         execution = Execution.objects.select_related("created_by").get(pk=execution_id)
     except (Execution.DoesNotExist, ValidationError, ValueError, TypeError):  # a malformed id is unknown too
         return None
-    # As visible_executions decides, with the owner first: their own run costs no permission queries
-    # (every viewer's connection comes through here).
-    return execution if execution.created_by_id == user.pk or can_view_all(user) else None
+    return execution if can_view(user, execution) else None
 
 
 def _iso(value: datetime | None) -> str | None:

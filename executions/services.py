@@ -14,11 +14,10 @@ from django.db import transaction
 from .engine.loader import load_pipeline
 from .engine.resolve import stage_refs
 from .engine.types import RUN_MODES, PipelineConfig, RunOverrides
-from .events import publish_one, request_cancel
+from .events import FINAL_EVENT_TYPES, publish_one, request_cancel
 from .models import FINAL_EXECUTION_STATUSES, Execution, ExecutionEvent, ExecutionStatus, StageRun, StageStatus
 
 #: the final event types: the one event a pruned execution keeps, so its stream still ends with it
-FINAL_EVENT_TYPES = ("execution:completed", "execution:cancelled", "execution:failed", "execution:interrupted")
 
 
 def pipeline_get(*, ref: str, allow_paths: bool = True) -> PipelineConfig:

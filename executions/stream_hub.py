@@ -26,9 +26,8 @@ from typing import Any
 
 from django.conf import settings
 
-from .events import read_stream
+from .events import FINAL_EVENT_TYPES, read_stream
 
-FINAL_TYPES = frozenset({"execution:completed", "execution:cancelled", "execution:failed", "execution:interrupted"})
 #: the window a tail keeps: at most this many events and about this many bytes of output in them
 WINDOW_EVENTS = 256
 WINDOW_BYTES = 64 * 1024
@@ -63,7 +62,7 @@ class Tail:
                 events = await read_stream(self.execution_id, self.read_to, block_ms=TAIL_BLOCK_MS, count=READ_COUNT)
                 if events:
                     self._add(events)
-                    if events[-1]["type"] in FINAL_TYPES:
+                    if events[-1]["type"] in FINAL_EVENT_TYPES:
                         break
         except asyncio.CancelledError:
             raise
