@@ -152,6 +152,10 @@
         if (atEnd) { st.following = true; st.newLines = 0; st.jump.hidden = true; }
         else if (performance.now() < (st.userScrollUntil || 0)) st.following = false;
       }, { passive: true });
+      // Blocks laid out only near the view (content-visibility) take their real height when they come
+      // into it, after the scroll that brought them: while following, any change of the text's height
+      // goes back to the end (else a jump to the end could stop short of it once the stream is quiet).
+      new ResizeObserver(() => { if (st.following) scrollToEnd(st); }).observe(st.pre);
       st.jump.addEventListener("click", () => { st.following = true; scrollToEnd(st); st.jump.hidden = true; st.newLines = 0; });
       for (const button of card.querySelectorAll("[data-view]")) {
         button.addEventListener("click", () => { setView(st, button.dataset.view); remember(st, "view", button.dataset.view); });
