@@ -147,16 +147,28 @@
         intent();
         if (ev.deltaY < 0) st.following = false; // at once, so a pending follow does not undo it
       }, { passive: true });
+      // Only a move up is reading back: this script's own moves go down, and a chunk landing between
+      // one and its scroll event leaves the view just short of the end.
+      let lastTop = scroller.scrollTop;
       scroller.addEventListener("scroll", () => {
-        const atEnd = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 8;
+        const top = scroller.scrollTop;
+        const up = top < lastTop;
+        lastTop = top;
+        const atEnd = scroller.scrollHeight - top - scroller.clientHeight < 8;
         if (atEnd) { st.following = true; st.newLines = 0; st.jump.hidden = true; }
-        else if (performance.now() < (st.userScrollUntil || 0)) st.following = false;
+        else if (up && performance.now() < (st.userScrollUntil || 0)) st.following = false;
       }, { passive: true });
       // Blocks laid out only near the view (content-visibility) take their real height when they come
       // into it, after the scroll that brought them: while following, any change of the text's height
       // goes back to the end (else a jump to the end could stop short of it once the stream is quiet).
       new ResizeObserver(() => { if (st.following) scrollToEnd(st); }).observe(st.pre);
-      st.jump.addEventListener("click", () => { st.following = true; scrollToEnd(st); st.jump.hidden = true; st.newLines = 0; });
+      st.jump.addEventListener("click", () => {
+        st.userScrollUntil = 0; // the reader asked for the end: their earlier scrolling is over
+        st.following = true;
+        scrollToEnd(st);
+        st.jump.hidden = true;
+        st.newLines = 0;
+      });
       for (const button of card.querySelectorAll("[data-view]")) {
         button.addEventListener("click", () => { setView(st, button.dataset.view); remember(st, "view", button.dataset.view); });
       }
