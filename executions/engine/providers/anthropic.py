@@ -9,7 +9,6 @@ it, and Celery runs each execution under its own ``asyncio.run``.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -24,6 +23,7 @@ from executions.engine.errors import (
 )
 from executions.engine.providers.api_common import (
     DEFAULT_MODELS,
+    ApiProvider,
     api_key_from,
     max_tokens_of,
     parse_retry_after,
@@ -64,19 +64,12 @@ def map_stop_reason(reason: str | None) -> FinishReason:
     return _STOP_REASONS.get(reason or "", "other")
 
 
-class AnthropicProvider:
-    """``model.provider: anthropic``. ``env`` replaces ``os.environ`` for keys and base URLs (tests, secrets)."""
+class AnthropicProvider(ApiProvider):
+    """``model.provider: anthropic``."""
 
     name = NAME
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        self._env = env
-
-    def stream(self, request: ModelRequest) -> AsyncIterator[Delta]:
-        return self._stream(request)
-
-    async def _stream(self, request: ModelRequest) -> AsyncIterator[Delta]:
-        env = os.environ if self._env is None else self._env
+    async def _stream(self, request: ModelRequest, env: Mapping[str, str]) -> AsyncIterator[Delta]:
         model = request.model
         # Read before any I/O: a missing key fails with no request made.
         api_key = api_key_from(NAME, env, model.get("apiKeyEnv") or "ANTHROPIC_API_KEY", required=True)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import email.utils
 import ipaddress
+import os
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from urllib.parse import urlsplit
 
 from executions.engine.errors import ProviderConfigError, ProviderHTTPError, ProviderNetworkError
+from executions.engine.types import Delta, ModelRequest
 
 #: The model each API provider uses when a stage names none (also what cost estimates price).
 DEFAULT_MODELS: dict[str, str] = {
@@ -22,6 +24,23 @@ DEFAULT_MODELS: dict[str, str] = {
 
 #: max tokens when a stage sets none (Anthropic requires one; the others get the same for symmetry).
 DEFAULT_MAX_TOKENS = 1024
+
+
+class ApiProvider:
+    """What the three API providers share: ``env`` replaces ``os.environ`` for keys and base URLs (tests,
+    secrets), read per request; ``_stream`` makes the request."""
+
+    name: str
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self._env = env
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[Delta]:
+        return self._stream(request, os.environ if self._env is None else self._env)
+
+    def _stream(self, request: ModelRequest, env: Mapping[str, str]) -> AsyncIterator[Delta]:
+        raise NotImplementedError
+
 
 #: In-stream error types (Anthropic ``event: error``, OpenAI-style ``data: {"error": …}``, Gemini's
 #: status names) → the HTTP status the same failure would have had before the stream started.

@@ -9,7 +9,6 @@ HTTP stream at once on cancel.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -27,6 +26,7 @@ from executions.engine.errors import (
 )
 from executions.engine.providers.api_common import (
     DEFAULT_MODELS,
+    ApiProvider,
     api_key_from,
     max_tokens_of,
     parse_retry_after,
@@ -69,19 +69,12 @@ def http_options_for(base_url: str | None) -> genai_types.HttpOptions:
     return options
 
 
-class GoogleProvider:
-    """``model.provider: google``. ``env`` replaces ``os.environ`` for the key and base URL."""
+class GoogleProvider(ApiProvider):
+    """``model.provider: google``."""
 
     name = NAME
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        self._env = env
-
-    def stream(self, request: ModelRequest) -> AsyncIterator[Delta]:
-        return self._stream(request)
-
-    async def _stream(self, request: ModelRequest) -> AsyncIterator[Delta]:
-        env = os.environ if self._env is None else self._env
+    async def _stream(self, request: ModelRequest, env: Mapping[str, str]) -> AsyncIterator[Delta]:
         model = request.model
         api_key = api_key_from(NAME, env, model.get("apiKeyEnv") or "GOOGLE_API_KEY", required=True)
         # GOOGLE_GEMINI_BASE_URL is the SDK's own variable, read here so `env` stays the only source.

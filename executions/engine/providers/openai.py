@@ -8,7 +8,6 @@ fails with "Event loop is closed" (measured, notes §4).
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
@@ -24,6 +23,7 @@ from executions.engine.errors import (
 )
 from executions.engine.providers.api_common import (
     DEFAULT_MODELS,
+    ApiProvider,
     api_key_from,
     max_tokens_of,
     parse_retry_after,
@@ -52,16 +52,13 @@ def map_finish_reason(reason: str | None) -> FinishReason:
     return _FINISH_REASONS.get(reason or "", "other")
 
 
-class OpenAIProvider:
-    """``model.provider: openai`` or ``openai-compatible``. ``env`` replaces ``os.environ`` for keys and URLs."""
+class OpenAIProvider(ApiProvider):
+    """``model.provider: openai`` or ``openai-compatible``."""
 
     def __init__(self, kind: OpenAIKind = "openai", env: Mapping[str, str] | None = None) -> None:
-        self.name: str = kind
+        super().__init__(env)
+        self.name = kind
         self._kind = kind
-        self._env = env
-
-    def stream(self, request: ModelRequest) -> AsyncIterator[Delta]:
-        return self._stream(request)
 
     def _settings(self, model: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, str, str]:
         kind = self._kind
@@ -80,8 +77,7 @@ class OpenAIProvider:
         api_key = api_key_from(kind, env, key_env, required=False) or PLACEHOLDER_KEY
         return base_url, api_key, model["model"]
 
-    async def _stream(self, request: ModelRequest) -> AsyncIterator[Delta]:
-        env = os.environ if self._env is None else self._env
+    async def _stream(self, request: ModelRequest, env: Mapping[str, str]) -> AsyncIterator[Delta]:
         kind = self._kind
         base_url, api_key, model_name = self._settings(request.model, env)
         messages: list[dict[str, str]] = []
