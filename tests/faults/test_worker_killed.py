@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
-from tests.helpers.faults import assert_kept, follow
+from tests.helpers.faults import assert_kept, assert_new_run_works, follow
 from tests.helpers.integration import outputs_by_stage
 from tests.helpers.stack import Stack
 
@@ -42,7 +42,4 @@ def test_worker_killed_mid_stream_the_run_is_interrupted_and_keeps_its_output(li
     assert snapshot["error"] == final["reason"]
 
     live.restart_worker()
-    again = live.run(token, "[fake:deltas=4]")
-    after = follow(live, again, token, timeout=90).events
-    assert (after[-1]["type"], after[-1]["result"]["status"]) == ("execution:completed", "success")
-    assert outputs_by_stage(after)["first"] == "tok0 tok1 tok2 tok3 "
+    assert_new_run_works(live)

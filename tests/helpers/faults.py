@@ -12,7 +12,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -144,6 +144,51 @@ def assert_kept(
     assert replay.error is None, replay.error
     assert replay.events == streamed, "a replay from seq 0 differs from what was streamed live"
     return snapshot
+
+
+# --- a run the fault lands in the middle of ----------------------------------------------------------
+
+#: what the first stage of ``[fake:deltas=300,…]`` streams
+TOKENS_300 = "".join(f"tok{i} " for i in range(300))
+
+
+def fault_mid_run(
+    live: Stack, interval_ms: int, fault: Callable[[], None], *, wait_s: float
+) -> tuple[str, list[dict[str, Any]]]:
+    """Starts a two-stage run of 300 tokens, lets a viewer get 20 events, runs ``fault`` and waits up to
+    ``wait_s`` for that viewer's response to end. Returns the run's id and what the viewer got, which
+    must stop short of the end (else the fault came too late to prove anything)."""
+    token = live.tokens["alice"]
+    execution_id = live.run(token, f"[fake:deltas=300,interval_ms={interval_ms}]")
+    reader = live.sse(execution_id, token).start()
+    reader.wait_for(20, timeout=60)
+    fault()
+    reader.wait(wait_s)
+    before = reader.events
+    assert before[-1]["type"] != "execution:completed", "the run ended before the fault"
+    return execution_id, before
+
+
+def assert_resumed_whole(live: Stack, execution_id: str, before: list[dict[str, Any]]) -> None:
+    """A viewer that got ``before`` reconnects as EventSource does and follows the run to its normal end;
+    together its events hold both stages' whole text, with no gap and no repeat."""
+    seen = follow(live, execution_id, live.tokens["alice"], seen=before)
+    assert seen.events[-1]["result"]["status"] == "success"
+    assert_kept(
+        live,
+        execution_id,
+        seen.events,
+        status="success",
+        stages=[("first", "completed", TOKENS_300), ("second", "completed", "tok0 tok1 tok2 ")],
+    )
+
+
+def assert_new_run_works(live: Stack) -> None:
+    """After the fault, a new run is picked up and completes."""
+    token = live.tokens["alice"]
+    after = follow(live, live.run(token, "[fake:deltas=4]"), token, timeout=90).events
+    assert (after[-1]["type"], after[-1]["result"]["status"]) == ("execution:completed", "success")
+    assert outputs_by_stage(after)["first"] == "tok0 tok1 tok2 tok3 "
 
 
 # --- a viewer that stops reading --------------------------------------------------------------------
