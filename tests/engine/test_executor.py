@@ -82,23 +82,27 @@ async def test_cost_from_the_tool_else_from_the_price_table():
     assert r.events[-1]["result"]["summary"]["totalCost"] == 0.0123 + 0.00045
 
 
+#: a one-stage run of "one", " two": each callback, then the event it precedes
+CALLS_IN_ORDER = [
+    "pipeline_start 'x' ['s1']",
+    "event execution:started",
+    "stage_start s1 0/1",
+    "event stage:started",
+    "output s1 'one' @0",
+    "event stage:output",
+    "output s1 ' two' @3 final",
+    "event stage:output",
+    "complete s1 'one two' None",
+    "event stage:completed",
+    "event execution:completed",
+    "pipeline_complete success",
+]
+
+
 async def test_callbacks_in_order_each_before_its_event():
     provider = ScriptedProvider(["one", " two"])
     r = await run(pipeline({}), provider, input="x", **SLOW)
-    assert r.recorder.calls == [
-        "pipeline_start 'x' ['s1']",
-        "event execution:started",
-        "stage_start s1 0/1",
-        "event stage:started",
-        "output s1 'one' @0",
-        "event stage:output",
-        "output s1 ' two' @3 final",
-        "event stage:output",
-        "complete s1 'one two' None",
-        "event stage:completed",
-        "event execution:completed",
-        "pipeline_complete success",
-    ]
+    assert r.recorder.calls == CALLS_IN_ORDER
     assert [e["seq"] for e in r.events] == [1, 2, 3, 4, 5, 6]
     assert {e["executionId"] for e in r.events} == {"exec-1"}
 
@@ -126,20 +130,7 @@ async def test_async_callbacks_keep_the_order_and_run_waits_for_the_last():
     recorder = AsyncRecorder()
     executor = make_executor(pipeline({}), provider, recorder, input="x", **SLOW)
     await executor.run()
-    assert recorder.calls == [
-        "pipeline_start 'x' ['s1']",
-        "event execution:started",
-        "stage_start s1 0/1",
-        "event stage:started",
-        "output s1 'one' @0",
-        "event stage:output",
-        "output s1 ' two' @3 final",
-        "event stage:output",
-        "complete s1 'one two' None",
-        "event stage:completed",
-        "event execution:completed",
-        "pipeline_complete success",
-    ]
+    assert recorder.calls == CALLS_IN_ORDER
 
 
 async def test_events_iterator_runs_the_pipeline_and_yields_the_same_events():
