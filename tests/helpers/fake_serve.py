@@ -73,12 +73,12 @@ class Responder:
                 headers["retry-after-ms"] = script.retry_after_ms
             message = script.error_message or f"fake error {script.status}"
             error = self.wire.error_body(script.status, script.error_type, message)
+            self.end(call, "http-error")  # before the write, as every outcome (see stream's end)
             await conn.send_json(script.status, error, headers)
-            self.end(call, "http-error")
             return True
         if not route.stream:
-            await conn.send_json(200, self.wire.whole(ctx, "".join(script.deltas), script.stop_reason))
             self.end(call, "completed")
+            await conn.send_json(200, self.wire.whole(ctx, "".join(script.deltas), script.stop_reason))
             return True
         return await self.stream(conn, call, ctx)
 
@@ -142,23 +142,24 @@ class Responder:
             self.server.notify({"event": "delta", "call": call.index, "index": index, "at": at})
         if s.stall_after is not None and s.stall_after == limit:
             await asyncio.Event().wait()  # until the client leaves (this task is cancelled) or the server stops
+        # Each outcome is recorded before its last write, as the deltas are: the client (another thread)
+        # may have the end and be done with it before this coroutine runs again.
         if s.cut_after is not None and s.cut_after == limit:
+            self.end(call, "cut")
             if s.cut_clean:
                 await conn.end_chunked()
-                self.end(call, "cut")
                 return True
             conn.close()  # FIN without the chunked terminator: the client sees a body cut short
-            self.end(call, "cut")
             return False
         if s.error_after is not None and s.error_after == limit:
+            self.end(call, "error-event")
             conn.write_chunk(self.wire.stream_error(ctx, s.error_type, s.error_message or "Overloaded"))
             await conn.end_chunked()
-            self.end(call, "error-event")
             return True
+        self.end(call, "completed")
         for frame in self.wire.finish(ctx, s.stop_reason):
             conn.write_chunk(frame)
         await conn.end_chunked()
-        self.end(call, "completed")
         return True
 
     def end(self, call: Call, outcome: str) -> None:
