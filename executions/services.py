@@ -17,8 +17,6 @@ from .engine.types import RUN_MODES, PipelineConfig, RunOverrides
 from .events import FINAL_EVENT_TYPES, publish_one, request_cancel
 from .models import FINAL_EXECUTION_STATUSES, Execution, ExecutionEvent, ExecutionStatus, StageRun, StageStatus
 
-#: the final event types: the one event a pruned execution keeps, so its stream still ends with it
-
 
 def pipeline_get(*, ref: str, allow_paths: bool = True) -> PipelineConfig:
     """A validated pipeline by id (built-in or from STAGECAST_PIPELINES_DIRS), or by file path where
@@ -139,6 +137,7 @@ def execution_events_prune(*, older_than_days: int, batch: int = 200, now: datet
         if not ids:
             return PruneResult(executions=executions, events=events)
         with transaction.atomic():
+            # The final event is the one a pruned execution keeps, so its stream still ends with it.
             log = ExecutionEvent.objects.filter(execution_id__in=ids).exclude(type__in=FINAL_EVENT_TYPES)
             deleted, _ = log.delete()
             Execution.objects.filter(pk__in=ids).update(events_pruned_at=datetime.now(UTC))
