@@ -201,7 +201,10 @@ class EventStream:
             elif time.monotonic() - stalled_since >= STALL_S:
                 log.info(
                     "viewer of %s read nothing for %.0f s (%d bytes unsent): cut off at seq %d",
-                    self.execution_id, STALL_S, now, self.cursor,
+                    self.execution_id,
+                    STALL_S,
+                    now,
+                    self.cursor,
                 )
                 self.cut_off = True
                 return False

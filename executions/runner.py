@@ -121,8 +121,11 @@ class LivePublisher(ExecutorCallbacks):
 
     def _failed(self, err: redis.RedisError) -> None:
         if self._retry_s == RETRY_FIRST_S:
-            log.warning("execution %s: cannot publish to Redis (%s); keeping events until it answers",
-                        self.publisher.execution_id, err)
+            log.warning(
+                "execution %s: cannot publish to Redis (%s); keeping events until it answers",
+                self.publisher.execution_id,
+                err,
+            )
         self._retry_at = time.monotonic() + self._retry_s
         self._retry_s = min(self._retry_s * 2, RETRY_CAP_S)
 

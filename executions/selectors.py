@@ -84,9 +84,9 @@ def _stored_chunks(execution_id: str, stage_ids: set[str], upto_seq: int) -> dic
     chunks: dict[str, list[str]] = {stage_id: [] for stage_id in stage_ids}
     if not stage_ids:
         return chunks
-    rows = ExecutionEvent.objects.filter(
-        execution_id=execution_id, type="stage:output", seq__lte=upto_seq
-    ).order_by("seq")
+    rows = ExecutionEvent.objects.filter(execution_id=execution_id, type="stage:output", seq__lte=upto_seq).order_by(
+        "seq"
+    )
     for payload in rows.values_list("payload", flat=True).iterator():
         parts = chunks.get(payload["stageId"])
         if parts is not None:

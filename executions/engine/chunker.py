@@ -64,8 +64,20 @@ class OutputChunker:
     """
 
     __slots__ = (
-        "_sink", "_interval", "_flush_bytes", "_max_chunk_bytes", "_masker", "_loop", "_clock",
-        "_pending", "_pending_bytes", "_offset", "_sent_first", "_last_flush", "_timer", "_finished",
+        "_sink",
+        "_interval",
+        "_flush_bytes",
+        "_max_chunk_bytes",
+        "_masker",
+        "_loop",
+        "_clock",
+        "_pending",
+        "_pending_bytes",
+        "_offset",
+        "_sent_first",
+        "_last_flush",
+        "_timer",
+        "_finished",
     )
 
     def __init__(

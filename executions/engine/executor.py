@@ -161,19 +161,29 @@ class PipelineExecutor:
         """The outcome, and whether the task running it was cancelled from outside."""
         self._started_at = time.time()
         try:
-            resolved = [resolve_stage(self.pipeline, i, self._overrides, self._env)
-                        for i in range(len(self.pipeline["stages"]))]
+            resolved = [
+                resolve_stage(self.pipeline, i, self._overrides, self._env) for i in range(len(self.pipeline["stages"]))
+            ]
         except Exception as err:
             return await self._crash(err), False
         ctx = RunContext(input=self.input, stages={s.ref.id: StageState() for s in resolved})
         self._stages.update({s.ref.id: StageOutcome() for s in resolved})
         refs = [s.ref for s in resolved]
         shown_input = mask_secrets(self.input, self._secrets)
-        self._hook(self._cb.on_pipeline_start, execution_id=self.execution_id, pipeline=self.pipeline,
-                   input=shown_input, stages=refs)
-        self._emitter.emit("execution:started", pipelineId=self.pipeline.get("id", ""),
-                           pipelineName=self.pipeline.get("name", ""), input=shown_input,
-                           stages=[r.to_wire() for r in refs])
+        self._hook(
+            self._cb.on_pipeline_start,
+            execution_id=self.execution_id,
+            pipeline=self.pipeline,
+            input=shown_input,
+            stages=refs,
+        )
+        self._emitter.emit(
+            "execution:started",
+            pipelineId=self.pipeline.get("id", ""),
+            pipelineName=self.pipeline.get("name", ""),
+            input=shown_input,
+            stages=[r.to_wire() for r in refs],
+        )
         try:
             status, error = await self._run_stages(resolved, ctx)
             return await self._finish(status, error), False
@@ -222,10 +232,18 @@ class PipelineExecutor:
         self._hook(self._cb.on_stage_start, ref, stage.index, total)
         emit("stage:started", stage=ref.to_wire(), index=stage.index, total=total)
         ctx.stages[ref.id] = StageState(status="running")
-        chunker = OutputChunker(partial(self._chunk, ref), interval_ms=self._interval_ms,
-                                flush_bytes=self._flush_bytes, secrets=self._secrets)
-        runner = StageRunner(stage, resolve_provider=self._resolve_provider,
-                             retry_base_delay_s=self._retry_base_delay_s, cwd=self._cwd_for(stage))
+        chunker = OutputChunker(
+            partial(self._chunk, ref),
+            interval_ms=self._interval_ms,
+            flush_bytes=self._flush_bytes,
+            secrets=self._secrets,
+        )
+        runner = StageRunner(
+            stage,
+            resolve_provider=self._resolve_provider,
+            retry_base_delay_s=self._retry_base_delay_s,
+            cwd=self._cwd_for(stage),
+        )
         task = asyncio.create_task(runner.run(ctx, _StageHooks(chunker, self, ref)), name=f"stage {ref.id}")
         self._stage_task = task
         try:
@@ -271,8 +289,9 @@ class PipelineExecutor:
         chunker.reset()
         message = mask_secrets(error.message, self._secrets)
         self._hook(self._cb.on_stage_retrying, ref, attempt, message, delay_s)
-        self._emitter.emit("stage:retrying", stageId=ref.id, attempt=attempt, error=message,
-                           delayMs=round(delay_s * 1000))
+        self._emitter.emit(
+            "stage:retrying", stageId=ref.id, attempt=attempt, error=message, delayMs=round(delay_s * 1000)
+        )
 
     def _skip(self, ref: StageRef, reason: str, ctx: RunContext) -> None:
         self._stages[ref.id] = StageOutcome(status="skipped", reason=reason)
@@ -301,8 +320,15 @@ class PipelineExecutor:
     def _outcome(self, status: str, error: str | None) -> ExecutionOutcome:
         ended_at = time.time()
         summary = summarize(self._stages, (ended_at - self._started_at) * 1000, self._early_exit_id)
-        return ExecutionOutcome(execution_id=self.execution_id, status=status, stages=self._stages, error=error,
-                                started_at=self._started_at, ended_at=ended_at, summary=summary)
+        return ExecutionOutcome(
+            execution_id=self.execution_id,
+            status=status,
+            stages=self._stages,
+            error=error,
+            started_at=self._started_at,
+            ended_at=ended_at,
+            summary=summary,
+        )
 
     # --- helpers -----------------------------------------------------------------------------------
 

@@ -34,7 +34,11 @@ async def test_cancel_mid_stream_stops_the_provider_at_once_and_keeps_the_output
     assert outcome.stages["s2"].status == "pending"
     assert_wire_contract(recorder.events)
     assert types(recorder.events) == [
-        "execution:started", "stage:started", "stage:output", "stage:output", "execution:cancelled",
+        "execution:started",
+        "stage:started",
+        "stage:output",
+        "stage:output",
+        "execution:cancelled",
     ]
     assert chunks(recorder.events) == [("s1", "a", 0, False), ("s1", "b", 1, True)]
     assert recorder.events[-1]["reason"] == "cancelled by user"
@@ -85,7 +89,11 @@ async def test_cancel_during_the_retry_wait_ends_at_once():
     assert (outcome.stages["s1"].status, outcome.stages["s1"].output) == ("cancelled", "")
     assert_wire_contract(recorder.events)
     assert types(recorder.events) == [
-        "execution:started", "stage:started", "stage:output", "stage:retrying", "stage:output",
+        "execution:started",
+        "stage:started",
+        "stage:output",
+        "stage:retrying",
+        "stage:output",
         "execution:cancelled",
     ]
     assert chunks(recorder.events) == [("s1", "lost", 0, False), ("s1", "", 0, True)]

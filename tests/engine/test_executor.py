@@ -25,13 +25,21 @@ async def test_two_stages_exact_events_and_the_template_hand_off():
     assert_wire_contract(r.events)
     assert types(r.events) == [
         "execution:started",
-        "stage:started", "stage:output", "stage:output", "stage:completed",
-        "stage:started", "stage:output", "stage:output", "stage:completed",
+        "stage:started",
+        "stage:output",
+        "stage:output",
+        "stage:completed",
+        "stage:started",
+        "stage:output",
+        "stage:output",
+        "stage:completed",
         "execution:completed",
     ]
     assert chunks(r.events) == [
-        ("s1", "Alpha", 0, False), ("s1", " beta gamma", 5, True),
-        ("s2", "Done: ", 0, False), ("s2", "ok", 6, True),
+        ("s1", "Alpha", 0, False),
+        ("s1", " beta gamma", 5, True),
+        ("s2", "Done: ", 0, False),
+        ("s2", "ok", 6, True),
     ]
     started = r.events[0]
     assert started["pipelineId"] == "test-pipe" and started["pipelineName"] == "Test pipeline"
@@ -50,7 +58,10 @@ async def test_two_stages_exact_events_and_the_template_hand_off():
     assert result["status"] == "completed"
     assert result["usage"] == {"inputTokens": 7, "outputTokens": 3}
     assert (result["attempts"], result["finishReason"], result["provider"], result["model"]) == (
-        1, "stop", "openai-compatible", "fake-model",
+        1,
+        "stop",
+        "openai-compatible",
+        "fake-model",
     )
     assert (result["cost"], result["costSource"]) == (0.0, "unknown")  # a remote compatible server: no price
     assert r.events[8]["result"]["finishReason"] == "length"
@@ -216,7 +227,12 @@ async def test_a_non_retryable_failure_fails_the_run_and_skips_the_rest():
     assert_wire_contract(r.events)
     assert len(provider.calls) == 1
     assert types(r.events) == [
-        "execution:started", "stage:started", "stage:output", "stage:output", "stage:failed", "stage:skipped",
+        "execution:started",
+        "stage:started",
+        "stage:output",
+        "stage:output",
+        "stage:failed",
+        "stage:skipped",
         "execution:completed",
     ]
     assert chunks(r.events) == [("s1", "half an ans", 0, False), ("s1", "", 11, True)]
@@ -299,7 +315,10 @@ async def test_agent_cli_stages_share_a_temp_dir_removed_at_the_end_a_stage_cwd_
     own = str(tmp_path / "project")
     os.mkdir(own)
     p = pipeline(
-        {}, {}, {"model": {"cwd": own}}, {"model": {"provider": "openai", "model": "gpt-4o-mini"}},
+        {},
+        {},
+        {"model": {"cwd": own}},
+        {"model": {"provider": "openai", "model": "gpt-4o-mini"}},
         defaults={"model": {"provider": "cli", "tool": "claude"}},
     )
     executor = make_executor(p, provider, Seen())

@@ -25,8 +25,13 @@ def anthropic_pipeline(*stages: dict[str, Any]) -> dict[str, Any]:
 def executor(server: FakeModelServer, p: dict[str, Any], recorder: Recorder, **options: Any) -> PipelineExecutor:
     env = {"ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": server.url}
     return PipelineExecutor(
-        p, input="the input", callbacks=recorder, env=env, retry_base_delay_s=0.001,
-        coalesce_interval_ms=60_000, **options,
+        p,
+        input="the input",
+        callbacks=recorder,
+        env=env,
+        retry_base_delay_s=0.001,
+        coalesce_interval_ms=60_000,
+        **options,
     )
 
 
@@ -43,8 +48,13 @@ async def test_two_stages_through_the_sdk_429_then_success_and_the_hand_off(fake
     assert_wire_contract(events)
     assert outcome.status == "success"
     assert [e["type"] for e in events if e["type"] != "stage:output"] == [
-        "execution:started", "stage:started", "stage:completed", "stage:started", "stage:retrying",
-        "stage:completed", "execution:completed",
+        "execution:started",
+        "stage:started",
+        "stage:completed",
+        "stage:started",
+        "stage:retrying",
+        "stage:completed",
+        "execution:completed",
     ]
     retrying = next(e for e in events if e["type"] == "stage:retrying")
     assert (retrying["attempt"], retrying["delayMs"]) == (2, 0)
@@ -52,7 +62,9 @@ async def test_two_stages_through_the_sdk_429_then_success_and_the_hand_off(fake
     assert output_of(events, "s1") == "Alpha beta"
     assert output_of(events, "s2") == "Done: ok"
     assert [c.request.body["messages"][-1]["content"] for c in fake_anthropic.calls] == [
-        "prompt 1: the input", "Improve: Alpha beta", "Improve: Alpha beta",
+        "prompt 1: the input",
+        "Improve: Alpha beta",
+        "Improve: Alpha beta",
     ]
     assert {c.request.api_key() for c in fake_anthropic.calls} == {KEY}
     s2 = next(e for e in events if e["type"] == "stage:completed" and e["stage"]["id"] == "s2")["result"]
@@ -78,7 +90,11 @@ async def test_cancel_mid_stream_closes_the_http_call(fake_anthropic: FakeModelS
     assert (outcome.stages["s1"].status, outcome.stages["s1"].output) == ("cancelled", "kept")
     assert outcome.stages["s2"].status == "pending"
     assert types(recorder.events) == [
-        "execution:started", "stage:started", "stage:output", "stage:output", "execution:cancelled",
+        "execution:started",
+        "stage:started",
+        "stage:output",
+        "stage:output",
+        "execution:cancelled",
     ]
     assert chunks(recorder.events) == [("s1", "kept", 0, False), ("s1", "", 4, True)]
     assert recorder.events[-1]["reason"] == "cancelled by user"

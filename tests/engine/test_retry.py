@@ -42,7 +42,14 @@ def test_exponential_backoff_with_jitter_and_a_cap():
 
 def test_only_retryable_types_are_retried():
     assert [is_retryable(http(s)) for s in (400, 401, 404, 408, 409, 429, 500, 529)] == [
-        False, False, False, True, True, True, True, True,
+        False,
+        False,
+        False,
+        True,
+        True,
+        True,
+        True,
+        True,
     ]
     assert is_retryable(ProviderNetworkError("x", "cut"))
     assert is_retryable(StageTimeoutError(10))
@@ -62,8 +69,14 @@ async def test_429_then_success_waits_retry_after_and_restarts_at_offset_0():
     r = await run(pipeline({"retries": 2}), provider, **SLOW)
     assert_wire_contract(r.events)
     assert types(r.events) == [
-        "execution:started", "stage:started", "stage:output", "stage:retrying", "stage:output", "stage:output",
-        "stage:completed", "execution:completed",
+        "execution:started",
+        "stage:started",
+        "stage:output",
+        "stage:retrying",
+        "stage:output",
+        "stage:output",
+        "stage:completed",
+        "execution:completed",
     ]
     retrying = r.events[3]
     assert (retrying["attempt"], retrying["delayMs"]) == (2, 2)

@@ -99,8 +99,12 @@ def test_the_recorder_outlasts_a_lock_held_past_the_database_timeout(
         with database_write_lock():
             recorder = ExecutionRecorder(execution_id)
             executor = PipelineExecutor(
-                config, input="the input", execution_id=execution_id, callbacks=recorder,
-                resolve_provider=provider.resolver, env={},
+                config,
+                input="the input",
+                execution_id=execution_id,
+                callbacks=recorder,
+                resolve_provider=provider.resolver,
+                env={},
             )
             outcome = asyncio.run(executor.run())
             assert failed_write.seen.wait(30), "the writer never met the lock"

@@ -69,7 +69,12 @@ def test_stream_cut_with_no_retry_left_the_stage_fails_and_keeps_its_text(
 
     kinds = [e["type"] for e in events if e["type"] != "stage:output"]
     assert kinds == [
-        "execution:started", "stage:started", "stage:retrying", "stage:failed", "stage:skipped", "execution:completed",
+        "execution:started",
+        "stage:started",
+        "stage:retrying",
+        "stage:failed",
+        "stage:skipped",
+        "execution:completed",
     ]
     failed = next(e for e in events if e["type"] == "stage:failed")
     assert failed["stage"]["id"] == "first"

@@ -22,11 +22,25 @@ FIELDS = {
 FINALS = {"execution:completed", "execution:cancelled", "execution:failed"}
 STAGE_REF_FIELDS = {"id", "name", "type", "provider", "model"}
 RESULT_FIELDS = {
-    "status", "cost", "costSource", "duration", "usage", "timeToFirstToken", "attempts", "finishReason",
-    "provider", "model",
+    "status",
+    "cost",
+    "costSource",
+    "duration",
+    "usage",
+    "timeToFirstToken",
+    "attempts",
+    "finishReason",
+    "provider",
+    "model",
 }
 SUMMARY_FIELDS = {
-    "stagesCompleted", "stagesSkipped", "stagesFailed", "totalCost", "totalDuration", "usage", "finalStageId",
+    "stagesCompleted",
+    "stagesSkipped",
+    "stagesFailed",
+    "totalCost",
+    "totalDuration",
+    "usage",
+    "finalStageId",
     "earlyExitStageId",
 }
 

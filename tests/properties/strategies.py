@@ -7,8 +7,28 @@ from hypothesis import strategies as st
 #: characters that break naive handling: line ends SSE and JSON treat differently, NUL, the Unicode
 #: line separators, a BOM, multi-byte and 4-byte characters, a combining mark and a ZWJ sequence
 AWKWARD = [
-    "\n", "\r", "\r\n", "\x00", "\u2028", "\u2029", "\x85", "\ufeff", "é", "日", "😀", "\U0010ffff",
-    "e\u0301", "👩\u200d👩\u200d👧", "\\", '"', "{{", "}}", "```", ": ", "data: ", "\t",
+    "\n",
+    "\r",
+    "\r\n",
+    "\x00",
+    "\u2028",
+    "\u2029",
+    "\x85",
+    "\ufeff",
+    "é",
+    "日",
+    "😀",
+    "\U0010ffff",
+    "e\u0301",
+    "👩\u200d👩\u200d👧",
+    "\\",
+    '"',
+    "{{",
+    "}}",
+    "```",
+    ": ",
+    "data: ",
+    "\t",
 ]
 
 #: text as Python may hold it from a provider: any code point but surrogates
@@ -53,8 +73,30 @@ yaml_scalars = st.one_of(
 )
 yaml_keys = st.one_of(
     st.sampled_from(
-        ["id", "name", "stages", "prompt", "model", "provider", "output", "format", "extract", "skipIf", "runIf",
-         "earlyExit", "path", "equals", "all", "any", "not", "retries", "timeoutMs", "defaults", "system", "tool"]
+        [
+            "id",
+            "name",
+            "stages",
+            "prompt",
+            "model",
+            "provider",
+            "output",
+            "format",
+            "extract",
+            "skipIf",
+            "runIf",
+            "earlyExit",
+            "path",
+            "equals",
+            "all",
+            "any",
+            "not",
+            "retries",
+            "timeoutMs",
+            "defaults",
+            "system",
+            "tool",
+        ]
     ),
     st.text(max_size=8),
     st.integers(),

@@ -79,8 +79,11 @@ class Harness:
 
     def __post_init__(self) -> None:
         self.chunker = OutputChunker(
-            self.sink, interval_ms=self.interval_ms, flush_bytes=self.flush_bytes,
-            loop=self.loop, clock=self.loop.time,  # type: ignore[arg-type]
+            self.sink,
+            interval_ms=self.interval_ms,
+            flush_bytes=self.flush_bytes,
+            loop=self.loop,
+            clock=self.loop.time,  # type: ignore[arg-type]
         )
 
     def sink(self, text: str, offset: int, is_final: bool) -> None:

@@ -16,8 +16,15 @@ from executions.engine.validate import validate_pipeline
 from tests.properties.strategies import json_scalars, json_values, model_text
 
 PATHS = [
-    "input", "stages.a.output", "stages.a.status", "stages.a.data", "stages.a.data.verdict", "stages.a.data.score",
-    "stages.a.data.items.0", "stages.a.data.items[1].title", "stages.a.data.missing.deep",
+    "input",
+    "stages.a.output",
+    "stages.a.status",
+    "stages.a.data",
+    "stages.a.data.verdict",
+    "stages.a.data.score",
+    "stages.a.data.items.0",
+    "stages.a.data.items[1].title",
+    "stages.a.data.missing.deep",
 ]
 scalars = st.one_of(json_scalars, st.sampled_from(["ok", "7", "8.5", "0x1f", "true", "", "completed"]))
 #: what a model's JSON may hold beyond that: json.loads keeps any integer exact, far past float's range
@@ -30,8 +37,16 @@ patterns = st.one_of(st.sampled_from(["ok", "(?i)OK", "^tok", r"\d+", ".*", "a|b
 leaves = st.fixed_dictionaries(
     {"path": st.sampled_from(PATHS)},
     optional={
-        "equals": scalars, "notEquals": scalars, "in": st.lists(scalars, max_size=4), "contains": st.text(max_size=5),
-        "matches": patterns, "exists": st.booleans(), "gt": numbers, "gte": numbers, "lt": numbers, "lte": numbers,
+        "equals": scalars,
+        "notEquals": scalars,
+        "in": st.lists(scalars, max_size=4),
+        "contains": st.text(max_size=5),
+        "matches": patterns,
+        "exists": st.booleans(),
+        "gt": numbers,
+        "gte": numbers,
+        "lt": numbers,
+        "lte": numbers,
     },
 )
 conditions = st.recursive(
@@ -137,8 +152,14 @@ def test_any_value_a_model_answers_with_meets_any_operator_without_raising(value
     """A stage's data comes from the model: a 400-digit integer is valid JSON and must compare, not crash."""
     operand = draw.draw(
         {
-            "in": st.lists(scalars, max_size=3), "contains": st.text(max_size=3), "matches": patterns,
-            "exists": st.booleans(), "gt": numbers, "gte": numbers, "lt": numbers, "lte": numbers,
+            "in": st.lists(scalars, max_size=3),
+            "contains": st.text(max_size=3),
+            "matches": patterns,
+            "exists": st.booleans(),
+            "gt": numbers,
+            "gte": numbers,
+            "lt": numbers,
+            "lte": numbers,
         }.get(op, scalars)
     )
     cond = {"path": "stages.a.data.v", op: operand}

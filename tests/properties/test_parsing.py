@@ -50,8 +50,10 @@ formats = st.one_of(
         optional={
             "extract": st.lists(
                 st.fixed_dictionaries(
-                    {"name": st.sampled_from(["title", "value", "x_1"]),
-                     "path": st.sampled_from(["title", "items.0", "a.b[1].c", "0", "sections.Intro", "x"])},
+                    {
+                        "name": st.sampled_from(["title", "value", "x_1"]),
+                        "path": st.sampled_from(["title", "items.0", "a.b[1].c", "0", "sections.Intro", "x"]),
+                    },
                     optional={"required": st.booleans()},
                 ),
                 max_size=3,
@@ -65,7 +67,7 @@ answers = st.one_of(
     st.builds(lambda a, b: a + b, model_text, json_values.map(json.dumps)),
     st.integers(1, 3000).map(lambda n: "[" * n + "]" * (n % 7)),  # deep, truncated, stray brackets
     st.integers(1, 3000).map(lambda n: '{"a":' * n),
-    st.sampled_from(["```json\n{\"a\": 1,}\n```", "```json\n{oops}\n```", "# T\n```\ncode", "{", "[1, 2", "\ufeff{}"]),
+    st.sampled_from(['```json\n{"a": 1,}\n```', "```json\n{oops}\n```", "# T\n```\ncode", "{", "[1, 2", "\ufeff{}"]),
 )
 
 

@@ -19,20 +19,35 @@ from tests.helpers.sse_client import parse_event_stream
 from tests.properties.strategies import json_values, model_text, text_with_surrogates
 
 TYPES = [
-    "execution:started", "stage:started", "stage:output", "stage:retrying", "stage:completed", "stage:failed",
-    "execution:completed", "execution:failed", "execution:interrupted",
+    "execution:started",
+    "stage:started",
+    "stage:output",
+    "stage:retrying",
+    "stage:completed",
+    "stage:failed",
+    "execution:completed",
+    "execution:failed",
+    "execution:interrupted",
 ]
 
 events = st.builds(
     lambda kind, seq, output, extra: {
-        "type": kind, "executionId": "0b6d6c9e-5d4f-4b53-9a8e-1d2c3b4a5f60", "seq": seq, "ts": 1_760_000_000_000,
-        "stageId": "draft", "output": output, "offset": 0, "isFinal": False, **extra,
+        "type": kind,
+        "executionId": "0b6d6c9e-5d4f-4b53-9a8e-1d2c3b4a5f60",
+        "seq": seq,
+        "ts": 1_760_000_000_000,
+        "stageId": "draft",
+        "output": output,
+        "offset": 0,
+        "isFinal": False,
+        **extra,
     },
     st.sampled_from(TYPES),
     st.integers(1, 10**9),
     st.one_of(text_with_surrogates, st.integers(0, 20_000).map(lambda n: "x" * n + "\n")),
-    st.dictionaries(st.sampled_from(["error", "reason", "input", "note"]), st.one_of(json_values, text_with_surrogates),
-                    max_size=2),
+    st.dictionaries(
+        st.sampled_from(["error", "reason", "input", "note"]), st.one_of(json_values, text_with_surrogates), max_size=2
+    ),
 )
 
 

@@ -36,13 +36,19 @@ expressions = st.one_of(
     st.just("input"),
     st.builds(lambda s, f: f"stages.{s}.{f}", st.sampled_from(STAGE_IDS), st.sampled_from(["output", "status"])),
     st.builds(lambda s, p: ".".join(["stages", s, "data", *p]), st.sampled_from(STAGE_IDS), path_segments),
-    st.builds(lambda s, p: f"stages.{s}.data" + "".join(f"[{i}]" for i in p), st.sampled_from(STAGE_IDS),
-              st.lists(st.integers(0, 3), max_size=2)),
+    st.builds(
+        lambda s, p: f"stages.{s}.data" + "".join(f"[{i}]" for i in p),
+        st.sampled_from(STAGE_IDS),
+        st.lists(st.integers(0, 3), max_size=2),
+    ),
     st.text(alphabet=st.characters(exclude_characters="{}"), max_size=20),
 )
 references = st.builds(
     lambda escaped, pad1, expr, pad2: ("\\" if escaped else "") + "{{" + pad1 + expr + pad2 + "}}",
-    st.booleans(), st.sampled_from(["", " ", "  "]), expressions, st.sampled_from(["", " "]),
+    st.booleans(),
+    st.sampled_from(["", " ", "  "]),
+    expressions,
+    st.sampled_from(["", " "]),
 )
 templates = st.lists(st.one_of(model_text, references, st.sampled_from(["{", "}", "{{", "}}", "\\"])), max_size=8).map(
     "".join

@@ -26,8 +26,12 @@ BASE = {
     "defaults": {"model": {"provider": "anthropic", "model": "claude-haiku-4-5"}},
     "stages": [
         {"id": "draft", "prompt": "{{input}}", "output": {"format": "json", "extract": [{"name": "v", "path": "v"}]}},
-        {"id": "review", "prompt": "{{stages.draft.output}} {{stages.draft.data.v}}",
-         "skipIf": {"path": "stages.draft.data.v", "equals": "ok"}, "retries": 1},
+        {
+            "id": "review",
+            "prompt": "{{stages.draft.output}} {{stages.draft.data.v}}",
+            "skipIf": {"path": "stages.draft.data.v", "equals": "ok"},
+            "retries": 1,
+        },
     ],
 }
 
