@@ -22,7 +22,7 @@ from typing import Any
 
 import redis.asyncio as aredis
 
-from executions.events import stream_key
+from executions.live.relay import stream_key
 
 from .common import ProcessMeter, cpu_seconds
 from .sse import Viewer

@@ -10,7 +10,7 @@ from typing import Any
 
 import redis.asyncio as aredis
 
-from executions.events import stream_key
+from executions.live.relay import stream_key
 
 from .sse import FINAL_TYPES
 

@@ -17,11 +17,11 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from .engine.errors import PipelineConfigError, UnknownPipelineError
-from .engine.loader import list_pipelines
-from .models import ApiToken, Execution, ExecutionEvent, StageRun
-from .services import execution_cancel, execution_enqueue, execution_overrides, pipeline_get
-from .terminal import format_cost, format_duration
+from executions.engine.errors import PipelineConfigError, UnknownPipelineError
+from executions.engine.formatting import format_cost, format_duration
+from executions.engine.loader import list_pipelines
+from executions.models import ApiToken, Execution, ExecutionEvent, StageRun
+from executions.services import execution_cancel, execution_enqueue, execution_overrides, pipeline_get
 
 PREVIEW_CHARS = 2000
 #: lists count at most this many rows; past it the admin says "10,000+" rather than scan the table

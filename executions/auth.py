@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
-from .models import ApiToken, Execution
+from executions.models import ApiToken, Execution
 
 VIEW_ALL_PERMISSION = "executions.view_all_executions"
 

@@ -9,9 +9,9 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 
-from .auth import can_view, visible_executions
-from .events import stream_key, sync_redis
-from .models import Execution, ExecutionEvent, StageRun, StageStatus
+from executions.auth import can_view, visible_executions
+from executions.live.relay import stream_key, sync_redis
+from executions.models import Execution, ExecutionEvent, StageRun, StageStatus
 
 #: a snapshot carries at most this much of a stage's output (its end); the full text has its own route
 SNAPSHOT_OUTPUT_CHARS = 100 * 1024

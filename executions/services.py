@@ -11,11 +11,18 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from .engine.loader import load_pipeline
-from .engine.resolve import stage_refs
-from .engine.types import RUN_MODES, PipelineConfig, RunOverrides
-from .events import FINAL_EVENT_TYPES, publish_one, request_cancel
-from .models import FINAL_EXECUTION_STATUSES, Execution, ExecutionEvent, ExecutionStatus, StageRun, StageStatus
+from executions.engine.loader import load_pipeline
+from executions.engine.resolve import stage_refs
+from executions.engine.types import RUN_MODES, PipelineConfig, RunOverrides
+from executions.live.relay import FINAL_EVENT_TYPES, publish_one, request_cancel
+from executions.models import (
+    FINAL_EXECUTION_STATUSES,
+    Execution,
+    ExecutionEvent,
+    ExecutionStatus,
+    StageRun,
+    StageStatus,
+)
 
 
 def pipeline_get(*, ref: str, allow_paths: bool = True) -> PipelineConfig:
@@ -71,7 +78,7 @@ def execution_enqueue(
     user: AbstractBaseUser | None = None,
 ) -> Execution:
     """Creates a queued execution and hands it to a worker once the rows are committed."""
-    from .tasks import run_execution  # tasks import services; imported here to keep that one-way
+    from executions.worker.tasks import run_execution  # tasks import services; imported here to keep that one-way
 
     with transaction.atomic():
         execution = execution_create(pipeline=pipeline, input=input, overrides=overrides, user=user)

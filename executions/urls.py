@@ -1,6 +1,9 @@
 from django.urls import path, register_converter
 
-from . import api, consumers, page_stream, views
+from executions.api import views as api
+from executions.live import sse
+from executions.portal import stream as page_stream
+from executions.portal import views
 
 
 class PipelineIdConverter:
@@ -23,7 +26,7 @@ api_urlpatterns = [
     path("pipelines/<pipeline:pipeline_id>/run", api.pipeline_run, name="api-pipeline-run"),
     path("executions", api.executions, name="api-executions"),
     path("executions/<str:execution_id>", api.execution_detail, name="api-execution"),
-    path("executions/<str:execution_id>/events", consumers.execution_events, name="api-execution-events"),
+    path("executions/<str:execution_id>/events", sse.execution_events, name="api-execution-events"),
     path("executions/<str:execution_id>/stages/<str:stage_id>/output", api.stage_output, name="api-stage-output"),
     path("executions/<str:execution_id>/cancel", api.execution_cancel_view, name="api-execution-cancel"),
 ]

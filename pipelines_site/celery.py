@@ -14,7 +14,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipelines_site.settings")
 
 app = Celery("pipelines_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+# The tasks live with the rest of the worker side (executions/worker/), not at the default "<app>.tasks".
+app.autodiscover_tasks(["executions.worker"])
 app.conf.beat_schedule = {
     # A dead worker's lease lapses after 15 s; checking every 10 s marks its run interrupted within 25 s.
     "reap-interrupted-executions": {"task": "executions.reap_interrupted", "schedule": 10.0},

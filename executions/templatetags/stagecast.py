@@ -10,10 +10,10 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from ..engine.conditions import describe_condition
-from ..presenters import EXECUTION_LABELS
-from ..selectors import executions_active_count
-from ..terminal import format_cost, format_duration
+from executions.engine.conditions import describe_condition
+from executions.engine.formatting import format_cost, format_duration
+from executions.portal.presenters import EXECUTION_LABELS
+from executions.selectors import executions_active_count
 
 register = template.Library()
 

@@ -95,7 +95,7 @@ def test_a_record_is_one_json_line_traceback_and_extra_fields_included() -> None
         raise ValueError("bad\nvalue")
     except ValueError:
         record = logging.LogRecord(
-            "executions.runner", logging.ERROR, __file__, 1, "run %s failed", ("x",), sys.exc_info()
+            "executions.worker.runner", logging.ERROR, __file__, 1, "run %s failed", ("x",), sys.exc_info()
         )
     record.execution_id = "abc"
     line = JsonFormatter().format(record)
@@ -103,7 +103,7 @@ def test_a_record_is_one_json_line_traceback_and_extra_fields_included() -> None
     entry = json.loads(line)
     assert (entry["level"], entry["logger"], entry["msg"], entry["execution_id"]) == (
         "ERROR",
-        "executions.runner",
+        "executions.worker.runner",
         "run x failed",
         "abc",
     )

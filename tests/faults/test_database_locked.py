@@ -12,8 +12,8 @@ from django.db import connection
 from executions.engine.executor import PipelineExecutor
 from executions.engine.loader import load_pipeline_text
 from executions.models import Execution, ExecutionEvent
-from executions.recorder import ExecutionRecorder
 from executions.services import execution_create
+from executions.worker.recorder import ExecutionRecorder
 from tests.helpers.faults import assert_kept, database_write_lock, lock_support
 from tests.helpers.scripted_provider import ScriptedProvider
 from tests.helpers.stack import Stack
@@ -94,7 +94,7 @@ def test_the_recorder_outlasts_a_lock_held_past_the_database_timeout(
     # New connections (the recorder's thread opens its own) give up on a lock after 0.2 s.
     monkeypatch.setitem(connection.settings_dict["OPTIONS"], "timeout", 0.2)
     failed_write = _Signal("database write failed")
-    logging.getLogger("executions.recorder").addHandler(failed_write)
+    logging.getLogger("executions.worker.recorder").addHandler(failed_write)
     try:
         with database_write_lock():
             recorder = ExecutionRecorder(execution_id)
@@ -110,7 +110,7 @@ def test_the_recorder_outlasts_a_lock_held_past_the_database_timeout(
             assert failed_write.seen.wait(30), "the writer never met the lock"
         recorder.close()
     finally:
-        logging.getLogger("executions.recorder").removeHandler(failed_write)
+        logging.getLogger("executions.worker.recorder").removeHandler(failed_write)
     assert outcome.status == "success"
     execution.refresh_from_db()
     rows = ExecutionEvent.objects.filter(execution_id=execution_id).order_by("seq")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from executions.reaper import executions_interrupt_stale
+from executions.worker.reaper import executions_interrupt_stale
 from tests.helpers.faults import assert_new_run_works, assert_resumed_whole, fault_mid_run
 from tests.helpers.stack import Stack
 

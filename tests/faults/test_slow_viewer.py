@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import redis
 
-from executions.consumers import MAX_BACKLOG_BYTES
-from executions.events import stream_key
+from executions.live.relay import stream_key
+from executions.live.sse import MAX_BACKLOG_BYTES
 from tests.faults.conftest import AddPipeline
 from tests.helpers.fake_models import Script
 from tests.helpers.faults import ONE_STAGE, PeakRSS, StalledViewer, assert_kept, follow

@@ -7,7 +7,7 @@ import random
 
 import redis
 
-from executions.events import stream_key
+from executions.live.relay import stream_key
 
 
 def full_sequence(live, execution_id: str) -> list[dict]:

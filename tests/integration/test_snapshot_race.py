@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from executions.events import EventPublisher
+from executions.live.relay import EventPublisher
 from executions.models import Execution, ExecutionEvent, StageRun
 from executions.selectors import execution_snapshot, stage_output_full
 from executions.services import execution_create, pipeline_get

@@ -12,9 +12,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from executions.consumers import sse_frame
-from executions.events import encode
-from executions.page_stream import sse_message
+from executions.live.relay import encode
+from executions.live.sse import sse_frame
+from executions.portal.stream import sse_message
 from tests.helpers.sse_client import parse_event_stream
 from tests.properties.strategies import json_values, model_text, text_with_surrogates
 

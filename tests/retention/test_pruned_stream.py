@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from executions.events import stream_key, sync_redis
+from executions.live.relay import stream_key, sync_redis
 from executions.services import execution_events_prune
 from tests.helpers.integration import outputs_by_stage
 

@@ -18,7 +18,7 @@ def test_cancelling_a_queued_run(people):
 
 
 def test_cancelling_a_running_run_tells_its_worker(people, redis_url):
-    from executions.events import cancel_key, sync_redis
+    from executions.live.relay import cancel_key, sync_redis
 
     execution = make_execution(people.alice, status="running", outputs={})
     response = people.client(people.alice).post(f"/executions/{execution.id}/cancel", **HTMX)

@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.test import AsyncClient
 
-from executions.events import EventPublisher
+from executions.live.relay import EventPublisher
 from executions.models import Execution
 from tests.web.conftest import make_execution
 
@@ -172,7 +172,7 @@ async def test_a_bad_cursor_is_400(finished_run):
 
 
 def test_merging_joins_only_consecutive_text_of_one_stage():
-    from executions.page_stream import _merged, sse_message
+    from executions.portal.stream import _merged, sse_message
 
     state = sse_message(3, "state", "<b>s</b>")
     items = [

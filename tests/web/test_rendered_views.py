@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from executions.output_views import MARKDOWN_LIMIT, markdown_update, render_markdown, terminal_update
+from executions.portal.output_views import MARKDOWN_LIMIT, markdown_update, render_markdown, terminal_update
 from tests.web.conftest import make_execution, texts_of
 
 ANSI = "\x1b[1;34mPlan\x1b[0m: <ready>\n\x1b[32m✔ tests \x1b[38;5;208mpassed\nstill orange\x1b[0m plain\n"

@@ -16,7 +16,7 @@ def tools(monkeypatch):
         "opencode": ToolStatus(True, path="/usr/bin/opencode", version="1.0.0"),
         "gemini": ToolStatus(False, error="not found"),
     }
-    monkeypatch.setattr("executions.views.installed_tools", lambda: installed)
+    monkeypatch.setattr("executions.portal.views.installed_tools", lambda: installed)
     return installed
 
 
@@ -27,7 +27,7 @@ def test_only_installed_tools_are_offered(people, tools):
 
 
 def test_no_tool_select_when_none_is_installed(people, monkeypatch):
-    monkeypatch.setattr("executions.views.installed_tools", lambda: {})
+    monkeypatch.setattr("executions.portal.views.installed_tools", lambda: {})
     page = people.client(people.alice).get("/pipelines/summarize-critique/").content.decode()
     assert 'name="tool"' not in page
     assert "No agent CLI" in page

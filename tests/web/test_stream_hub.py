@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from executions import stream_hub
-from executions.consumers import sse_frame
-from executions.events import EventPublisher
-from executions.stream_hub import active_tails, tail_for
+from executions.live.hub import active_tails, tail_for
+from executions.live.relay import EventPublisher
+from executions.live.sse import sse_frame
 
 
 def event(execution_id: str, seq: int, kind: str = "stage:output") -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
 
+from executions.cli.terminal import TerminalRenderer
 from executions.engine.errors import PipelineConfigError
 from executions.engine.executor import PipelineExecutor
 from executions.engine.types import (
@@ -21,9 +22,8 @@ from executions.engine.types import (
     ExecutorCallbacks,
     RunOverrides,
 )
-from executions.recorder import ExecutionRecorder
 from executions.services import execution_create, pipeline_get
-from executions.terminal import TerminalRenderer
+from executions.worker.recorder import ExecutionRecorder
 
 EXIT_CODES = {"success": 0, "early_exit": 0, "failed": 1, "cancelled": 130}
 

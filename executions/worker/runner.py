@@ -17,9 +17,9 @@ from typing import Any
 
 import redis
 
-from .engine.executor import PipelineExecutor
-from .engine.types import CallbackChain, ExecutionOutcome, ExecutorCallbacks
-from .events import (
+from executions.engine.executor import PipelineExecutor
+from executions.engine.types import CallbackChain, ExecutionOutcome, ExecutorCallbacks
+from executions.live.relay import (
     FINAL_EVENT_TYPES,
     HARD_CAP,
     LEASE_RENEW_S,
@@ -32,9 +32,9 @@ from .events import (
     sync_redis,
     wait_for_cancel,
 )
-from .models import Execution, ExecutionStatus
-from .recorder import ExecutionRecorder
-from .services import execution_overrides
+from executions.models import Execution, ExecutionStatus
+from executions.services import execution_overrides
+from executions.worker.recorder import ExecutionRecorder
 
 log = logging.getLogger(__name__)
 

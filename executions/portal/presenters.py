@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .terminal import format_cost, format_duration
+from executions.engine.formatting import format_cost, format_duration
 
 if TYPE_CHECKING:
-    from .models import Execution
+    from executions.models import Execution
 
 ACTIVE_EXECUTION = ("queued", "running")
 FINAL_STAGE = ("completed", "skipped", "failed", "cancelled")

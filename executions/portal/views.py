@@ -16,17 +16,17 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from .auth import can_view_all
-from .engine.errors import PipelineConfigError, UnknownPipelineError
-from .engine.loader import PipelineEntry, find_pipeline, list_pipelines
-from .engine.providers.cli import AGENT_TOOLS, installed_tools
-from .engine.resolve import merge_model, model_label
-from .engine.types import RunOverrides
-from .forms import RunForm
-from .models import Execution, ExecutionStatus
-from .output_views import markdown_update, terminal_update
-from .presenters import execution_from_snapshot
-from .selectors import (
+from executions.auth import can_view_all
+from executions.engine.errors import PipelineConfigError, UnknownPipelineError
+from executions.engine.loader import PipelineEntry, find_pipeline, list_pipelines
+from executions.engine.providers.cli import AGENT_TOOLS, installed_tools
+from executions.engine.resolve import merge_model, model_label
+from executions.engine.types import RunOverrides
+from executions.models import Execution, ExecutionStatus
+from executions.portal.forms import RunForm
+from executions.portal.output_views import markdown_update, terminal_update
+from executions.portal.presenters import execution_from_snapshot
+from executions.selectors import (
     FINAL_STAGE_STATUSES,
     execution_get_for_user,
     execution_history,
@@ -34,7 +34,7 @@ from .selectors import (
     stage_first_token_ts,
     stage_output_full,
 )
-from .services import execution_cancel, execution_enqueue
+from executions.services import execution_cancel, execution_enqueue
 
 #: the page shows at most this much of a stage's output; the rest is a link away (ARCHITECTURE.md)
 OUTPUT_WINDOW = 64 * 1024

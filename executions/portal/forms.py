@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from .engine.types import RUN_MODES
+from executions.engine.types import RUN_MODES
 
 MAX_INPUT_CHARS = 1_000_000
 

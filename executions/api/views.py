@@ -11,14 +11,14 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from .auth import api_error, api_view
-from .engine.errors import PipelineConfigError, UnknownPipelineError
-from .engine.loader import find_pipeline, list_pipelines
-from .engine.surrogates import has_surrogates
-from .engine.types import CLI_TOOLS, RUN_MODES, RunOverrides
-from .models import ExecutionStatus
-from .selectors import execution_get_for_user, execution_list, execution_snapshot, stage_output_full
-from .services import execution_cancel, execution_enqueue, pipeline_get
+from executions.auth import api_error, api_view
+from executions.engine.errors import PipelineConfigError, UnknownPipelineError
+from executions.engine.loader import find_pipeline, list_pipelines
+from executions.engine.surrogates import has_surrogates
+from executions.engine.types import CLI_TOOLS, RUN_MODES, RunOverrides
+from executions.models import ExecutionStatus
+from executions.selectors import execution_get_for_user, execution_list, execution_snapshot, stage_output_full
+from executions.services import execution_cancel, execution_enqueue, pipeline_get
 
 MAX_INPUT_CHARS = 1_000_000
 
@@ -185,7 +185,7 @@ def health(request: HttpRequest) -> HttpResponse:
         checks["database"] = False
         checks["databaseError"] = str(exc)
     try:
-        from .events import sync_redis
+        from executions.live.relay import sync_redis
 
         checks["redis"] = bool(sync_redis().ping())
     except Exception as exc:  # noqa: BLE001

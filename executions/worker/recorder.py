@@ -18,8 +18,8 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connection, transaction
 
-from .engine.types import ExecutionOutcome, ExecutorCallbacks, StageRef, StageResult
-from .models import (
+from executions.engine.types import ExecutionOutcome, ExecutorCallbacks, StageRef, StageResult
+from executions.models import (
     FINAL_EXECUTION_STATUSES,
     Execution,
     ExecutionEvent,

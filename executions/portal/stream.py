@@ -1,6 +1,6 @@
 """The execution page's live stream: the same events as the JSON endpoint, as HTML fragments for htmx.
 
-It reuses :class:`executions.consumers.EventStream` (cursor, replay from the database, live reads from
+It reuses :class:`executions.live.sse.EventStream` (cursor, replay from the database, live reads from
 Redis, heartbeats, the lease check), and renders each event with the fragment templates the page itself
 includes (STYLE.md rule 6). Named events:
 
@@ -29,11 +29,11 @@ from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 
-from .consumers import EventStream
-from .events import FINAL_EVENT_TYPES
-from .presenters import ExecutionState, StageState, execution_state_from_db
-from .selectors import execution_get_for_user, executions_active_count, stage_first_token_ts
-from .templatetags.stagecast import output_text
+from executions.live.relay import FINAL_EVENT_TYPES
+from executions.live.sse import EventStream
+from executions.portal.presenters import ExecutionState, StageState, execution_state_from_db
+from executions.selectors import execution_get_for_user, executions_active_count, stage_first_token_ts
+from executions.templatetags.stagecast import output_text
 
 log = logging.getLogger(__name__)
 

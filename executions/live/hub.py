@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 
-from .events import FINAL_EVENT_TYPES, read_stream
+from executions.live.relay import FINAL_EVENT_TYPES, read_stream
 
 #: the window a tail keeps: at most this many events and about this many bytes of output in them
 WINDOW_EVENTS = 256

@@ -20,11 +20,11 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
-from .auth import _bearer_user, api_error
-from .events import FINAL_EVENT_TYPES, async_redis, lease_key, lease_lapsed_async, stream_first_seq
-from .reaper import execution_interrupt
-from .selectors import events_stored_after, execution_get_for_user
-from .stream_hub import Tail, tail_for
+from executions.auth import _bearer_user, api_error
+from executions.live.hub import Tail, tail_for
+from executions.live.relay import FINAL_EVENT_TYPES, async_redis, lease_key, lease_lapsed_async, stream_first_seq
+from executions.selectors import events_stored_after, execution_get_for_user
+from executions.worker.reaper import execution_interrupt
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ import logging
 
 from celery import shared_task
 
-from .reaper import executions_interrupt_stale
-from .runner import execution_run
-from .services import execution_events_prune
-from .worker import preload_providers  # noqa: F401  (connects the worker_init signal)
+from executions.services import execution_events_prune
+from executions.worker.preload import preload_providers  # noqa: F401  (connects the worker_init signal)
+from executions.worker.reaper import executions_interrupt_stale
+from executions.worker.runner import execution_run
 
 log = logging.getLogger(__name__)
 

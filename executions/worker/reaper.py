@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
 
-from .events import lease_lapsed, publish_one, stream_key, sync_redis
-from .models import Execution, ExecutionEvent, ExecutionStatus, StageRun, StageStatus
+from executions.live.relay import lease_lapsed, publish_one, stream_key, sync_redis
+from executions.models import Execution, ExecutionEvent, ExecutionStatus, StageRun, StageStatus
 
 log = logging.getLogger(__name__)
 
