@@ -109,10 +109,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_alone(name: str) -> None:
-    """``python -m bench.<name> [--quick] …`` is ``python -m bench <name> [--quick] …``."""
-    sys.exit(main([name, *sys.argv[1:]]))
-
-
 if __name__ == "__main__":
     sys.exit(main())

@@ -27,6 +27,7 @@ from typing import Any
 from tests.helpers.fake_models import FakeModelServer, Gate, Script
 
 from . import chromium
+from .common import run_alone
 from .fake_model import answer_deltas
 from .stack import Stack, stack
 
@@ -265,6 +266,4 @@ def markdown(result: dict[str, Any]) -> list[str]:
 
 
 if __name__ == "__main__":
-    from bench.__main__ import run_alone
-
     run_alone(NAME)

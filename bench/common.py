@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 import os
 import platform
+import runpy
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,3 +168,13 @@ class ProcessMeter:
 
     def elapsed_s(self) -> float:
         return time.monotonic() - self.t0
+
+
+def run_alone(name: str) -> None:
+    """``python -m bench.<name> [--quick] …`` is ``python -m bench <name> [--quick] …``.
+
+    The suite's entry point is run as a script, not imported: it imports every benchmark, so a benchmark
+    importing it would tie each one to all the others (tests/test_layout.py).
+    """
+    sys.argv[1:1] = [name]
+    runpy.run_module("bench", run_name="__main__", alter_sys=True)

@@ -24,7 +24,7 @@ import redis.asyncio as aredis
 
 from executions.live.relay import stream_key
 
-from .common import ProcessMeter, cpu_seconds
+from .common import ProcessMeter, cpu_seconds, run_alone
 from .sse import Viewer
 from .stack import CONCURRENCY, Stack, stack
 
@@ -206,6 +206,4 @@ def markdown(r: dict[str, Any]) -> list[str]:
 
 
 if __name__ == "__main__":
-    from bench.__main__ import run_alone
-
     run_alone(NAME)

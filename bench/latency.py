@@ -30,7 +30,7 @@ from typing import Any
 from tests.helpers.fake_models import FakeModelServer, Gate, Script
 
 from . import chromium
-from .common import Stats, busy_share, machine_cpu
+from .common import Stats, busy_share, machine_cpu, run_alone
 from .sse import Viewer
 from .stack import Stack, stack
 from .streams import stream_events
@@ -297,6 +297,4 @@ def markdown(result: dict[str, Any]) -> list[str]:
 TITLE = "Latency: token sent by the model → text received"
 
 if __name__ == "__main__":
-    from bench.__main__ import run_alone
-
     run_alone(NAME)

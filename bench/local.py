@@ -17,7 +17,7 @@ from executions.engine.models_cache import local_model_path
 from executions.engine.providers.local import LocalProvider, local_threads
 from executions.engine.types import FinishDelta, ModelRequest, TextDelta
 
-from .common import median, percentile
+from .common import median, percentile, run_alone
 
 NAME = "local"
 TITLE = "Local model (demo GGUF, in process)"
@@ -130,6 +130,4 @@ def markdown(r: dict[str, Any]) -> list[str]:
 
 
 if __name__ == "__main__":
-    from bench.__main__ import run_alone
-
     run_alone(NAME)

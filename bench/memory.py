@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from .common import cpu_seconds, peak_rss_kb, rss_kb, slope
+from .common import cpu_seconds, peak_rss_kb, rss_kb, run_alone, slope
 from .fake_model import bench_marker, numbered_text
 from .sse import Viewer
 from .stack import CONCURRENCY, Stack, stack
@@ -229,6 +229,4 @@ def markdown(r: dict[str, Any]) -> list[str]:
 
 
 if __name__ == "__main__":
-    from bench.__main__ import run_alone
-
     run_alone(NAME)

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from .common import cpu_seconds, median
+from .common import cpu_seconds, median, run_alone
 from .sse import FINAL_TYPES, Viewer
 from .stack import Stack, stack
 from .streams import stream_events
@@ -137,6 +137,4 @@ def markdown(r: dict[str, Any]) -> list[str]:
 
 
 if __name__ == "__main__":
-    from bench.__main__ import run_alone
-
     run_alone(NAME)
