@@ -13,6 +13,7 @@ import runpy
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def now() -> float:
     return time.time()
 
 
-def percentile(values: list[float], pct: float) -> float:
+def percentile(values: Sequence[float], pct: float) -> float:
     """Nearest-rank percentile (no interpolation): a p99 is a sample that was really measured."""
     if not values:
         return math.nan
@@ -34,7 +35,7 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
-def median(values: list[float]) -> float:
+def median(values: Sequence[float]) -> float:
     if not values:
         return math.nan
     ordered = sorted(values)
@@ -51,7 +52,7 @@ class Stats:
     max: float
 
     @classmethod
-    def of(cls, values: list[float]) -> Stats:
+    def of(cls, values: Sequence[float]) -> Stats:
         return cls(len(values), percentile(values, 50), percentile(values, 95), percentile(values, 99), max(values))
 
     def to_json(self) -> dict[str, float]:

@@ -160,7 +160,7 @@ def fake_model_process() -> Iterator[str]:
             raise RuntimeError(f"the fake model did not start (exit {proc.poll()})")
         yield url
     finally:
-        stop(proc)  # type: ignore[arg-type]
+        stop(proc)
 
 
 @dataclass
@@ -280,18 +280,18 @@ def stack(*, fresh: bool = False) -> Iterator[Stack]:
     if _shared is not None and not fresh:
         yield _shared
         return
-    with _fresh() as fresh:
-        yield fresh
+    with _fresh() as own:
+        yield own
 
 
 @contextmanager
 def shared() -> Iterator[Stack]:
     """One stack for every benchmark of a suite run (starting one costs seconds each time)."""
     global _shared
-    with _fresh() as fresh:
-        _shared = fresh
+    with _fresh() as one:
+        _shared = one
         try:
-            yield fresh
+            yield one
         finally:
             _shared = None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aredis
 
@@ -22,7 +22,9 @@ async def stream_events(redis_url: str, execution_id: str) -> AsyncIterator[tupl
     cursor: bytes | str = "0-0"
     try:
         while True:
-            result = await client.xread({stream_key(execution_id): cursor}, block=1000, count=1000)
+            reply = await client.xread({stream_key(execution_id): cursor}, block=1000, count=1000)
+            # RESP2 (the client's default protocol): [[stream, [(id, fields), …]]]; the type allows RESP3's dict too.
+            result = cast("list[list[Any]]", reply)
             at = time.time()
             for _, entries in result or []:
                 for entry_id, fields in entries:
