@@ -68,15 +68,6 @@ class StageTimeoutError(StagecastError):
         self.timeout_ms = timeout_ms
 
 
-class CancelledByUser(StagecastError):
-    """The run was cancelled (Ctrl-C, the Cancel button, the API)."""
-
-    code = "cancelled"
-
-    def __init__(self, reason: str = "cancelled") -> None:
-        super().__init__(reason)
-
-
 class CLIExitError(StagecastError):
     """An agent CLI or command exited non-zero or was killed."""
 
