@@ -8,8 +8,10 @@ whatever it is given.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -59,29 +61,20 @@ def short_json(v: Any, limit: int = 60) -> str:
     return f"{text[:limit]}…" if len(text) > limit else text
 
 
-def _levenshtein(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        prev, row[0] = row[0], i
-        for j in range(1, len(b) + 1):
-            cur = row[j]
-            row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
-            prev = cur
-    return row[len(b)]
+#: How alike (difflib's ratio, 0..1) a word must be to a name to be offered as its likely typo. 0.75 keeps
+#: one-letter slips and swapped letters (promt, modle, equal) and drops chance likenesses (temp: system).
+SUGGEST_CUTOFF = 0.75
 
 
-def closest(word: str, candidates: list[str] | tuple[str, ...]) -> str | None:
-    """The closest candidate, when it is close enough to be a likely typo."""
-    best: str | None = None
-    best_dist = math.inf
-    limit = max(1, len(word) // 3)
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate ``word`` is most likely a typo of, ignoring case, when one is alike enough."""
+    by_lower: dict[str, str] = {}
     for c in candidates:
-        if abs(len(c) - len(word)) > limit:
-            continue  # too far apart to be a typo, and a long word would make the distance slow
-        d = _levenshtein(word.lower(), c.lower())
-        if d < best_dist:
-            best, best_dist = c, d
-    return best if best is not None and best_dist <= limit else None
+        by_lower.setdefault(c.lower(), c)
+    if not by_lower or len(word) > 2 * max(map(len, by_lower)):
+        return None  # too long to reach the cutoff (difflib would index all of a 1 MB value first)
+    match = difflib.get_close_matches(word.lower(), by_lower, n=1, cutoff=SUGGEST_CUTOFF)
+    return by_lower[match[0]] if match else None
 
 
 # --- Leaf checks ----------------------------------------------------------------------------------

@@ -91,6 +91,16 @@ def test_unknown_fields_with_a_suggestion_when_close():
     ]
 
 
+def test_swapped_letters_are_a_typo_a_chance_likeness_is_not():
+    assert issues(with_stage(1, tpye="x")) == ['stages[1]: unknown field "tpye"; did you mean "type"?']
+    assert issues(with_stage(0, model={"provider": "locla"})) == [
+        'stages[0].model.provider: unknown provider "locla"; expected one of anthropic, openai, '
+        'openai-compatible, google, local, cli (did you mean "local"?)',
+    ]
+    # "temp" shares four letters with "system" and none of its sense.
+    assert issues(with_stage(0, temp=0.3)) == ['stages[0]: unknown field "temp"']
+
+
 def test_missing_and_mistyped_fields_ranges_and_formats():
     p = base()
     del p["name"]
