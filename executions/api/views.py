@@ -11,9 +11,9 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from executions.auth import api_error, api_view
+from executions.auth import AuthenticatedHttpRequest, api_error, api_view
 from executions.engine.errors import PipelineConfigError, UnknownPipelineError
-from executions.engine.loader import find_pipeline, list_pipelines
+from executions.engine.loader import PipelineEntry, find_pipeline, list_pipelines
 from executions.engine.surrogates import has_surrogates
 from executions.engine.types import CLI_TOOLS, RUN_MODES, RunOverrides
 from executions.models import ExecutionStatus
@@ -23,7 +23,7 @@ from executions.services import execution_cancel, execution_enqueue, pipeline_ge
 MAX_INPUT_CHARS = 1_000_000
 
 
-def _pipeline_json(entry: Any) -> dict[str, Any]:
+def _pipeline_json(entry: PipelineEntry) -> dict[str, Any]:
     return {
         "id": entry.id,
         "name": entry.name,
@@ -36,13 +36,13 @@ def _pipeline_json(entry: Any) -> dict[str, Any]:
 
 
 @api_view(("GET",))
-def pipelines(request: HttpRequest) -> HttpResponse:
+def pipelines(request: AuthenticatedHttpRequest) -> HttpResponse:
     entries = [e for e in list_pipelines(settings.PIPELINES_DIRS) if not e.shadowed]
     return JsonResponse({"pipelines": [_pipeline_json(e) for e in entries]})
 
 
 @api_view(("GET",))
-def pipeline_detail(request: HttpRequest, pipeline_id: str) -> HttpResponse:
+def pipeline_detail(request: AuthenticatedHttpRequest, pipeline_id: str) -> HttpResponse:
     try:
         entry = find_pipeline(pipeline_id, settings.PIPELINES_DIRS, allow_paths=False)
     except UnknownPipelineError as exc:
@@ -90,7 +90,7 @@ def _parse_run_body(request: HttpRequest) -> tuple[dict[str, Any] | None, HttpRe
 
 
 @api_view(("POST",))
-def pipeline_run(request: HttpRequest, pipeline_id: str) -> HttpResponse:
+def pipeline_run(request: AuthenticatedHttpRequest, pipeline_id: str) -> HttpResponse:
     body, error = _parse_run_body(request)
     if error is not None:
         return error
@@ -130,7 +130,7 @@ def _int_param(request: HttpRequest, name: str, default: int, lo: int, hi: int) 
 
 
 @api_view(("GET",))
-def executions(request: HttpRequest) -> HttpResponse:
+def executions(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         limit = _int_param(request, "limit", 50, 1, 500)
         offset = _int_param(request, "offset", 0, 0, 10**9)
@@ -145,7 +145,7 @@ def executions(request: HttpRequest) -> HttpResponse:
 
 
 @api_view(("GET",))
-def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
+def execution_detail(request: AuthenticatedHttpRequest, execution_id: str) -> HttpResponse:
     execution = execution_get_for_user(user=request.user, execution_id=execution_id)
     if execution is None:
         return api_error(404, "not_found", "no such execution")
@@ -153,10 +153,10 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
 
 
 @api_view(("GET",))
-def stage_output(request: HttpRequest, execution_id: str, stage_id: str) -> HttpResponse:
+def stage_output(request: AuthenticatedHttpRequest, execution_id: str, stage_id: str) -> HttpResponse:
     execution = execution_get_for_user(user=request.user, execution_id=execution_id)
     text = None if execution is None else stage_output_full(execution=execution, stage_id=stage_id)
-    if text is None:
+    if execution is None or text is None:
         return api_error(404, "not_found", "no such execution or stage")
     response = HttpResponse(text, content_type="text/plain; charset=utf-8")
     if request.GET.get("download"):
@@ -165,7 +165,7 @@ def stage_output(request: HttpRequest, execution_id: str, stage_id: str) -> Http
 
 
 @api_view(("POST",))
-def execution_cancel_view(request: HttpRequest, execution_id: str) -> HttpResponse:
+def execution_cancel_view(request: AuthenticatedHttpRequest, execution_id: str) -> HttpResponse:
     execution = execution_get_for_user(user=request.user, execution_id=execution_id)
     if execution is None:
         return api_error(404, "not_found", "no such execution")
