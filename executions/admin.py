@@ -17,11 +17,12 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from executions.auth import AuthenticatedHttpRequest
 from executions.engine.errors import PipelineConfigError, UnknownPipelineError
 from executions.engine.formatting import format_cost, format_duration
 from executions.engine.loader import list_pipelines
 from executions.models import ApiToken, Execution, ExecutionEvent, StageRun
-from executions.services import execution_cancel, execution_enqueue, execution_overrides, pipeline_get
+from executions.services import execution_cancel, execution_enqueue, pipeline_get
 
 PREVIEW_CHARS = 2000
 #: lists count at most this many rows; past it the admin says "10,000+" rather than scan the table
@@ -39,8 +40,9 @@ class CappedCountPaginator(Paginator):
     """Counts at most COUNT_CAP + 1 rows (a bounded subquery), so a list page never scans millions."""
 
     @cached_property
-    def count(self) -> int:  # type: ignore[override]
-        return self.object_list[: COUNT_CAP + 1].count()  # type: ignore[union-attr]
+    def count(self) -> int:
+        capped = self.object_list[: COUNT_CAP + 1]
+        return capped.count() if isinstance(capped, QuerySet) else len(capped)
 
 
 class ReviewOnly:
@@ -54,6 +56,27 @@ class ReviewOnly:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def _is_changelist(request: HttpRequest) -> bool:
+    match = request.resolver_match
+    return match is not None and (match.url_name or "").endswith("changelist")
+
+
+def _output_preview(obj: StageRun) -> str:
+    full = reverse("stage-text", args=[obj.execution_id, obj.stage_id])
+    download = reverse("stage-output", args=[obj.execution_id, obj.stage_id]) + "?download=1"
+    note = f"{obj.output_length:,} characters"
+    if obj.output_length > PREVIEW_CHARS:
+        note += f"; the middle is not shown here ({obj.output_length - PREVIEW_CHARS:,} characters)"
+    return format_html(
+        '<pre style="white-space:pre-wrap;max-height:24em;overflow:auto;margin:0">{}</pre>'
+        '<p>{} · <a href="{}">full text</a> · <a href="{}">download</a></p>',
+        head_tail(obj.output),
+        note,
+        full,
+        download,
+    )
 
 
 def _portal_link(execution_id: Any, label: str = "open the live page") -> str:
@@ -97,19 +120,7 @@ class StageRunInline(ReviewOnly, admin.StackedInline):
 
     @admin.display(description="output")
     def output_preview(self, obj: StageRun) -> str:
-        full = reverse("stage-text", args=[obj.execution_id, obj.stage_id])
-        download = reverse("stage-output", args=[obj.execution_id, obj.stage_id]) + "?download=1"
-        note = f"{obj.output_length:,} characters"
-        if obj.output_length > PREVIEW_CHARS:
-            note += f"; the middle is not shown here ({obj.output_length - PREVIEW_CHARS:,} characters)"
-        return format_html(
-            '<pre style="white-space:pre-wrap;max-height:24em;overflow:auto;margin:0">{}</pre>'
-            '<p>{} · <a href="{}">full text</a> · <a href="{}">download</a></p>',
-            head_tail(obj.output),
-            note,
-            full,
-            download,
-        )
+        return _output_preview(obj)
 
 
 @admin.register(Execution)
@@ -165,7 +176,7 @@ class ExecutionAdmin(ReviewOnly, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Execution]:
         qs = super().get_queryset(request).select_related("created_by")
         # The list never shows these, and they can be large; the change page loads them.
-        return qs.defer("pipeline_config", "input") if request.resolver_match.url_name.endswith("changelist") else qs
+        return qs.defer("pipeline_config", "input") if _is_changelist(request) else qs
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Execution], search_term: str
@@ -182,7 +193,7 @@ class ExecutionAdmin(ReviewOnly, admin.ModelAdmin):
         with_output = StageRun.objects.filter(output__icontains=term).values("execution_id")
         return queryset.filter(matching | Q(pk__in=with_output)), False
 
-    def view_on_site(self, obj: Execution) -> str:  # type: ignore[override]
+    def view_on_site(self, obj: Execution) -> str:
         return reverse("execution-detail", args=[obj.id])
 
     @admin.display(description="id", ordering="id")
@@ -228,7 +239,7 @@ class ExecutionAdmin(ReviewOnly, admin.ModelAdmin):
             self.message_user(request, f"{skipped} had already ended and were left as they are.", messages.WARNING)
 
     @admin.action(description="Re-run the selected executions with the same input")
-    def rerun(self, request: HttpRequest, queryset: QuerySet[Execution]) -> None:
+    def rerun(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Execution]) -> None:
         started = []
         for execution in queryset:
             try:
@@ -238,7 +249,7 @@ class ExecutionAdmin(ReviewOnly, admin.ModelAdmin):
                 # Its file is gone or broken now: the copy stored with the run is what ran last time.
                 pipeline, note = execution.pipeline_config, " (the pipeline as stored with the run)"
             new = execution_enqueue(
-                pipeline=pipeline, input=execution.input, overrides=execution_overrides(execution), user=request.user
+                pipeline=pipeline, input=execution.input, overrides=execution.overrides, user=request.user
             )
             started.append(format_html("{}{}", _portal_link(new.id, str(new.id)[:8]), note))
         if started:
@@ -259,14 +270,14 @@ class StageRunAdmin(ReviewOnly, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StageRun]:
         qs = super().get_queryset(request).defer("data")
-        return qs.defer("output") if request.resolver_match.url_name.endswith("changelist") else qs
+        return qs.defer("output") if _is_changelist(request) else qs
 
-    def view_on_site(self, obj: StageRun) -> str:  # type: ignore[override]
+    def view_on_site(self, obj: StageRun) -> str:
         return reverse("execution-detail", args=[obj.execution_id])
 
     @admin.display(description="output")
     def output_preview(self, obj: StageRun) -> str:
-        return StageRunInline.output_preview(None, obj)  # type: ignore[arg-type]
+        return _output_preview(obj)
 
 
 @admin.register(ExecutionEvent)
