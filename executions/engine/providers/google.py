@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Any, cast
 
 import httpx2
 from google import genai
@@ -99,7 +99,10 @@ class GoogleProvider(ApiProvider):
                     stream = await aio.models.generate_content_stream(
                         model=model.get("model") or DEFAULT_MODELS[NAME], contents=request.prompt, config=config
                     )
-                    async with contextlib.aclosing(stream):
+                    # The SDK returns an async generator but types it as an AsyncIterator, which has no aclose().
+                    async with contextlib.aclosing(
+                        cast(AsyncGenerator[genai_types.GenerateContentResponse, None], stream)
+                    ):
                         async for chunk in stream:
                             if chunk.usage_metadata is not None:
                                 # Gemini repeats usage on every chunk; pass it on only when it moved.
@@ -151,7 +154,8 @@ def to_provider_error(err: Exception) -> StagecastError:
         headers = getattr(getattr(err, "response", None), "headers", None)
         retry_after = parse_retry_after(dict(headers)) if headers is not None else None
         message = err.message or str(err)
-        status = err.code if isinstance(err.code, int) and err.code >= 400 else 500
+        code: object = err.code  # typed int, but read from the response body, where it may be missing or text
+        status = code if isinstance(code, int) and code >= 400 else 500
         return ProviderHTTPError(NAME, status, message, retry_after)
     if isinstance(err, httpx2.TimeoutException):
         return ProviderNetworkError(NAME, f"timed out: {err}")
