@@ -112,8 +112,9 @@ def _read_entry(path: Path, builtin: bool) -> PipelineEntry:
     obj = raw if isinstance(raw, dict) else {}
     declared = obj.get("id")
     pid = declared if isinstance(declared, str) and ID_PATTERN.fullmatch(declared) else path.stem
-    name = obj.get("name") if isinstance(obj.get("name"), str) and obj.get("name") else pid
-    description = obj.get("description") if isinstance(obj.get("description"), str) else None
+    declared_name, declared_description = obj.get("name"), obj.get("description")
+    name = declared_name if isinstance(declared_name, str) and declared_name else pid
+    description = declared_description if isinstance(declared_description, str) else None
     return PipelineEntry(pid, name, description, str(path), builtin, None, result.issues, result.warnings)
 
 

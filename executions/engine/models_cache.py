@@ -14,7 +14,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 from urllib.error import HTTPError, URLError
 from urllib.request import urlopen
 
@@ -222,7 +222,7 @@ def extract_member(wheel: Path, member: str, dest: Path, progress: Progress | No
     return done
 
 
-def _copy(source: BinaryIO, out: BinaryIO, total: int, progress: Progress | None) -> int:
+def _copy(source: IO[bytes], out: IO[bytes], total: int, progress: Progress | None) -> int:
     done = 0
     while block := source.read(_BLOCK):
         out.write(block)

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from .types import CLI_TOOLS, OUTPUT_FORMATS, PROVIDERS
-from .validate_schema import Bool, Enum, Issues, ListOf, Num, Obj, Scalar, Str, describe_value, key_text
+from .validate_schema import Bool, Check, Enum, Issues, ListOf, Num, Obj, Scalar, Str, describe_value, key_text
 
 ID_PATTERN = re.compile(r"[a-z0-9-]+")
 ID_MESSAGE = "must match [a-z0-9-]+ (lowercase letters, digits and dashes)"
@@ -35,7 +35,7 @@ MODEL = Obj(
     }
 )
 
-_LEAF_FIELDS = {
+_LEAF_FIELDS: dict[str, Check] = {
     "path": Str(min_len=1),
     "equals": Scalar(),
     "notEquals": Scalar(),
