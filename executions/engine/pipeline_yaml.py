@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import MappingNode, Node
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 Issues = list[tuple[str, str]]
 
@@ -59,7 +59,7 @@ class PipelineYamlLoader(yaml.SafeLoader):
             first_line[ident] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep)
 
-    def construct_core_int(self, node: Node) -> int:
+    def construct_core_int(self, node: ScalarNode) -> int:
         text = self.construct_scalar(node)
         m = _CORE_INT.fullmatch(text)
         try:
@@ -127,7 +127,7 @@ def parse_yaml(text: str) -> tuple[Any, Issues]:
     except yaml.reader.ReaderError as err:
         return None, [("", _reader_message(err, text))]
     except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as err:
-        return None, [("", f"YAML error: {err or type(err).__name__}")]
+        return None, [("", f"YAML error: {str(err) or type(err).__name__}")]
     finally:
         if loader is not None:
             loader.dispose()
