@@ -144,7 +144,7 @@ if _database_url:
         )
     }
 else:
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "stagecast.sqlite3"}}
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "stagecast.sqlite3")}}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Closed after each use: kept open per thread (as for PostgreSQL) they saved ~1 ms per SSE viewer's
     # start but held ~10 MB more in the web process after a few hundred runs (BENCHMARKS.md, memory).

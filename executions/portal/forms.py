@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -29,7 +29,10 @@ class RunForm(forms.Form):
         super().__init__(*args, **kwargs)
         #: the agent CLIs installed and runnable on this server: the only ones offered
         self.tools = tools
-        self.fields["tool"].choices = [("", "as the pipeline says (claude)"), *((t, t) for t in tools)]
+        cast(forms.ChoiceField, self.fields["tool"]).choices = [
+            ("", "as the pipeline says (claude)"),
+            *((t, t) for t in tools),
+        ]
 
     def clean_input(self) -> str:
         value: str = self.cleaned_data["input"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
@@ -33,7 +33,8 @@ class Command(BaseCommand):
             self.stdout.write(f"The demo model is already cached at {cached}; nothing to do.")
             return
         # rich writes partial lines; Django's OutputWrapper would append a newline to each, so give rich the stream.
-        out: TextIO = getattr(self.stdout, "_out", self.stdout)
+        # (OutputWrapper is a TextIOBase around the TextIO in its _out; it is not typed as one.)
+        out = cast(TextIO, getattr(self.stdout, "_out", self.stdout))
         console = Console(file=out)
         started = time.monotonic()
         try:
