@@ -9,6 +9,9 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from executions.engine import wire
+from executions.engine.types import RunOverrides
+
 
 class ExecutionStatus(models.TextChoices):
     QUEUED = "queued"
@@ -20,13 +23,9 @@ class ExecutionStatus(models.TextChoices):
     INTERRUPTED = "interrupted"
 
 
-FINAL_EXECUTION_STATUSES = (
-    ExecutionStatus.SUCCESS,
-    ExecutionStatus.EARLY_EXIT,
-    ExecutionStatus.FAILED,
-    ExecutionStatus.CANCELLED,
-    ExecutionStatus.INTERRUPTED,
-)
+# The statuses are the wire model's (executions/engine/wire.py); the choices only name them for forms
+# and the admin, and tests/test_wire_model.py holds the two equal.
+FINAL_EXECUTION_STATUSES = tuple(sorted(wire.FINAL_EXECUTION_STATUSES))
 
 
 class StageStatus(models.TextChoices):
@@ -83,13 +82,18 @@ class Execution(models.Model):
 
     @property
     def is_final(self) -> bool:
-        return self.status in FINAL_EXECUTION_STATUSES
+        return self.status in wire.FINAL_EXECUTION_STATUSES
 
     @property
     def duration_ms(self) -> float | None:
         if self.started_at is None or self.ended_at is None:
             return None
         return (self.ended_at - self.started_at).total_seconds() * 1000
+
+    @property
+    def overrides(self) -> RunOverrides:
+        """The ``--mode``/``--tool`` it was started with: a re-run or a worker applies the same."""
+        return RunOverrides(mode=self.mode or None, tool=self.tool or None)
 
 
 class StageRun(models.Model):

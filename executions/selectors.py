@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, overload
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 
 from executions.auth import can_view, visible_executions
-from executions.live.relay import stream_key, sync_redis
-from executions.models import Execution, ExecutionEvent, StageRun, StageStatus
-
-#: a snapshot carries at most this much of a stage's output (its end); the full text has its own route
-SNAPSHOT_OUTPUT_CHARS = 100 * 1024
-
-FINAL_STAGE_STATUSES = {StageStatus.COMPLETED, StageStatus.FAILED, StageStatus.SKIPPED, StageStatus.CANCELLED}
+from executions.engine import wire
+from executions.live.relay import stream_events_after
+from executions.models import Execution, ExecutionEvent, StageRun
 
 
-def execution_get_for_user(*, user: AbstractBaseUser | AnonymousUser, execution_id: Any) -> Execution | None:
+def execution_get_for_user(*, user: User | AnonymousUser, execution_id: Any) -> Execution | None:
     """The execution if this user may see it; None for unknown ids and other users' runs alike."""
     if not user.is_authenticated:
         return None
@@ -57,7 +52,7 @@ def execution_summary(execution: Execution) -> dict[str, Any]:
 
 
 def execution_list(
-    *, user: AbstractBaseUser | AnonymousUser, status: str | None, pipeline: str | None, limit: int, offset: int
+    *, user: User | AnonymousUser, status: str | None, pipeline: str | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     qs = visible_executions(user).select_related("created_by").defer("pipeline_config", "input")
     if status:
@@ -68,115 +63,130 @@ def execution_list(
     return [execution_summary(e) for e in qs.order_by("-created_at")[offset : offset + limit]], total
 
 
-def _live_tail(execution_id: str, after_seq: int) -> list[dict[str, Any]]:
+def _live_tail(execution_id: str, after_seq: int) -> list[wire.Event]:
     """Events the worker has published but not yet stored (empty when Redis is unreachable)."""
     try:
-        entries = sync_redis().xrange(stream_key(execution_id), min=f"{after_seq + 1}-0")
+        return stream_events_after(execution_id, after_seq)
     except Exception:  # noqa: BLE001 - the snapshot still answers from the database alone
         return []
-    return [json.loads(fields[b"e"]) for _, fields in entries]
 
 
-def _stored_chunks(execution_id: str, stage_ids: set[str], upto_seq: int) -> dict[str, list[str]]:
-    """The stored chunks up to ``upto_seq``, the seq the caller's live tail starts after: the worker
-    goes on storing while this reads, and a chunk taken from both would be shown twice (PostgreSQL's
-    concurrent commits made that visible: a reload mid-run showed a chunk twice)."""
-    chunks: dict[str, list[str]] = {stage_id: [] for stage_id in stage_ids}
-    if not stage_ids:
-        return chunks
-    rows = ExecutionEvent.objects.filter(execution_id=execution_id, type="stage:output", seq__lte=upto_seq).order_by(
-        "seq"
+def stage_texts_stored(*, execution_id: str, stage_ids: set[str], upto_seq: int) -> dict[str, str]:
+    """The text of these stages as their stored chunks up to ``upto_seq`` give it (the fold is the wire
+    model's). ``upto_seq`` is the seq a caller's live tail starts after: the worker goes on storing while
+    this reads, and a chunk taken from both would be shown twice (PostgreSQL's concurrent commits made
+    that visible: a reload mid-run showed a chunk twice)."""
+    folds = {stage_id: wire.TextFold() for stage_id in stage_ids}
+    if folds:
+        rows = ExecutionEvent.objects.filter(
+            execution_id=execution_id, type="stage:output", seq__lte=upto_seq, payload__stageId__in=sorted(folds)
+        ).order_by("seq")
+        for payload in rows.values_list("payload", flat=True).iterator():
+            folds[payload["stageId"]].add(payload["output"], payload["offset"])
+    return {stage_id: fold.text() for stage_id, fold in folds.items()}
+
+
+S = TypeVar("S", bound=wire.RunState)
+
+
+@overload
+def execution_run_state(*, execution: Execution, with_text: bool = True) -> wire.RunState: ...
+@overload
+def execution_run_state(*, execution: Execution, state_class: type[S], with_text: bool = True) -> S: ...
+def execution_run_state(
+    *, execution: Execution, state_class: type[wire.RunState] = wire.RunState, with_text: bool = True
+) -> wire.RunState:
+    """Everything known about an execution up to ``state.last_seq``, in the wire model: the stage rows,
+    the running stages' stored events folded in, then the live tail the worker has not stored yet. A
+    late joiner renders it, then follows the event stream from ``last_seq`` on, and sees every chunk
+    exactly once.
+
+    ``with_text=False``: the rows alone, without any stage's text (the page's stream holds none), and no
+    ``last_seq``: its holder applies whatever follows its own cursor."""
+    execution.refresh_from_db()
+    stages = execution.stages.order_by("index")
+    rows = list(stages if with_text else stages.defer("output", "data"))
+    state = state_class(
+        id=str(execution.id),
+        status=execution.status,
+        pipeline_id=execution.pipeline_id,
+        pipeline_name=execution.pipeline_name,
+        input=execution.input,
+        created_ms=wire.ms_of(execution.created_at),
+        started_ms=wire.ms_of(execution.started_at),
+        ended_ms=wire.ms_of(execution.ended_at),
+        error=execution.error,
+        keep_text=with_text,
     )
-    for payload in rows.values_list("payload", flat=True).iterator():
-        parts = chunks.get(payload["stageId"])
-        if parts is not None:
-            if payload["offset"] == 0:
-                parts.clear()
-            parts.append(payload["output"])
-    return chunks
+    state.stages = [_stage_state(state, row) for row in rows]
+    if not with_text:
+        return state
+    if execution.is_final:
+        state.last_seq = execution.last_seq
+        return state
+    # A running stage's text is in the event log until it ends: its stored events, folded in.
+    open_ids = {s.id for s in state.stages if not s.is_final}
+    if open_ids:
+        stored = ExecutionEvent.objects.filter(
+            execution_id=execution.pk,
+            type__in=("stage:output", "stage:retrying"),
+            seq__lte=execution.last_seq,
+            payload__stageId__in=sorted(open_ids),
+        ).order_by("seq")
+        for event in stored.values_list("payload", flat=True).iterator():
+            wire.apply_event(state, event)
+    state.last_seq = execution.last_seq
+    for event in _live_tail(str(execution.id), execution.last_seq):
+        # A stage the rows show ended (its row was written after last_seq was read) has its whole text
+        # already: only the stages still open, and the run itself, take the tail.
+        stage_id = wire.event_stage_id(event)
+        if stage_id is None or stage_id in open_ids:
+            wire.apply_event(state, event)
+    return state
 
 
-def _stage_snapshot(stage: StageRun, output: str) -> dict[str, Any]:
-    length = len(output)
-    return {
-        "id": stage.stage_id,
-        "name": stage.name,
-        "type": stage.type,
-        "provider": stage.provider,
-        "model": stage.model,
-        "status": stage.status,
-        "startedAt": _iso(stage.started_at),
-        "endedAt": _iso(stage.ended_at),
-        "cost": stage.cost,
-        "costSource": stage.cost_source or None,
-        "usage": {"inputTokens": stage.input_tokens, "outputTokens": stage.output_tokens},
-        "timeToFirstToken": stage.time_to_first_token_ms,
-        "attempts": stage.attempts,
-        "error": stage.error or None,
-        "output": output[-SNAPSHOT_OUTPUT_CHARS:] if length > SNAPSHOT_OUTPUT_CHARS else output,
-        "outputLength": length,
-        "outputTruncated": length > SNAPSHOT_OUTPUT_CHARS,
-    }
+def _stage_state(state: wire.RunState, row: StageRun) -> wire.StageState:
+    final = state.keep_text and row.status in wire.FINAL_STAGE_STATUSES
+    return state.new_stage(
+        id=row.stage_id,
+        index=row.index,
+        name=row.name,
+        type=row.type,
+        provider=row.provider,
+        model=row.model,
+        status=row.status,
+        started_ms=wire.ms_of(row.started_at),
+        ended_ms=wire.ms_of(row.ended_at),
+        duration_ms=row.duration_ms,
+        ttft_ms=row.time_to_first_token_ms,
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
+        cost=row.cost,
+        cost_source=row.cost_source,
+        attempts=row.attempts,
+        error=row.error,
+        text=(wire.TextFold(row.output if final else "") if state.keep_text else None),
+    )
 
 
 def execution_snapshot(*, execution: Execution) -> dict[str, Any]:
-    """Everything known about an execution up to ``lastSeq``: a late joiner renders it, then follows
-    the event stream from ``lastSeq`` on, and sees every chunk exactly once."""
-    execution.refresh_from_db()
-    stages = list(execution.stages.order_by("index"))
-    last_seq = execution.last_seq
-    outputs = {s.stage_id: s.output for s in stages}
-    tail: list[dict[str, Any]] = [] if execution.is_final else _live_tail(str(execution.id), last_seq)
-    if not execution.is_final:
-        # A running stage's text is in the event log until it ends: rebuild it from its chunks.
-        open_ids = {s.stage_id for s in stages if s.status not in FINAL_STAGE_STATUSES}
-        for stage_id, parts in _stored_chunks(str(execution.id), open_ids, execution.last_seq).items():
-            outputs[stage_id] = "".join(parts)
-        by_id = {s.stage_id: s for s in stages}
-        for event in tail:
-            last_seq = max(last_seq, event["seq"])
-            kind = event["type"]
-            stage_id = event.get("stageId") or (event.get("stage") or {}).get("id")
-            stage = by_id.get(stage_id) if stage_id else None
-            if stage is None or stage.stage_id not in open_ids:
-                continue
-            if kind == "stage:started":
-                stage.status = StageStatus.RUNNING
-                outputs[stage.stage_id] = ""
-            elif kind == "stage:output":
-                prefix = "" if event["offset"] == 0 else outputs[stage.stage_id]
-                outputs[stage.stage_id] = prefix + event["output"]
-            elif kind == "stage:retrying":
-                outputs[stage.stage_id] = ""
-            elif kind == "stage:completed":
-                stage.status = StageStatus.COMPLETED
-            elif kind == "stage:failed":
-                stage.status = StageStatus.FAILED
-                stage.error = event.get("error", "")
-            elif kind == "stage:skipped":
-                stage.status = StageStatus.SKIPPED
-                stage.error = event.get("reason", "")
-    snapshot = execution_summary(execution)
-    snapshot["lastSeq"] = last_seq
-    snapshot["input"] = execution.input
-    snapshot["stages"] = [_stage_snapshot(s, outputs[s.stage_id]) for s in stages]
+    """The JSON snapshot (ARCHITECTURE.md): the execution's summary and its state in the wire model."""
+    state = execution_run_state(execution=execution)
+    snapshot = execution_summary(execution) | wire.run_snapshot(state)
+    if state.is_final and snapshot["endedAt"] is None:
+        snapshot["endedAt"] = wire.iso(state.ended_ms)  # the final event is in the live tail, not stored yet
     return snapshot
 
 
 def stage_output_full(*, execution: Execution, stage_id: str) -> str | None:
     """A stage's whole text: stored at its end, or rebuilt from the log while it runs."""
-    stage = execution.stages.filter(stage_id=stage_id).first()
-    if stage is None:
+    row = execution.stages.filter(stage_id=stage_id).first()
+    if row is None:
         return None
-    if stage.status in FINAL_STAGE_STATUSES or execution.is_final:
-        return stage.output
-    # The stored part up to a last_seq read now, then the live tail after that same seq: no chunk twice.
-    stored_seq = Execution.objects.filter(pk=execution.pk).values_list("last_seq", flat=True).first() or 0
-    text = "".join(_stored_chunks(str(execution.id), {stage_id}, stored_seq)[stage_id])
-    for event in _live_tail(str(execution.id), stored_seq):
-        if event["type"] == "stage:output" and event["stageId"] == stage_id:
-            text = (text if event["offset"] else "") + event["output"]
-    return text
+    if row.status in wire.FINAL_STAGE_STATUSES or execution.is_final:
+        return row.output
+    stage = execution_run_state(execution=execution).stage(stage_id)
+    return stage.text.text() if stage is not None and stage.text is not None else ""
 
 
 def events_stored_after(*, execution_id: str, after_seq: int, limit: int = 1000) -> list[dict[str, Any]]:
@@ -186,17 +196,17 @@ def events_stored_after(*, execution_id: str, after_seq: int, limit: int = 1000)
 
 # --- the portal's pages ------------------------------------------------------------------------------
 
-ACTIVE_STATUSES = ("queued", "running")
+ACTIVE_STATUSES = sorted(wire.ACTIVE_EXECUTION_STATUSES)
 
 
-def executions_active_count(*, user: AbstractBaseUser | AnonymousUser) -> int:
+def executions_active_count(*, user: User | AnonymousUser) -> int:
     """Queued and running executions this user may see (the navigation's badge): an indexed count."""
     return visible_executions(user).filter(status__in=ACTIVE_STATUSES).count()
 
 
 def execution_history(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     pipeline: str | None = None,
     status: str | None = None,
     username: str | None = None,

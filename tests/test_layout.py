@@ -154,6 +154,6 @@ def test_the_stage_text_fold_is_written_once() -> None:
     writers = []
     for name, path in MODULES.items():
         text = path.read_text()
-        if '["offset"] == 0' in text or "[\"offset\"] == 0" in text or "offset == 0 and" in text:
+        if '["offset"] == 0' in text or '["offset"] == 0' in text or "offset == 0 and" in text:
             writers.append(name)
     assert writers == ["executions.engine.wire"]

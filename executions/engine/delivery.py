@@ -1,8 +1,8 @@
-"""Hands the executor's events and callbacks to its consumers in order, without stalling the stream.
+"""Hands the executor's events to their sink in order, without stalling the stream.
 
-A sync callback is called at once (the terminal and the recorder only enqueue: no extra hop on the
-per-chunk path). An async one is awaited by a drain task, and every call made while it runs queues
-behind it, so the consumer sees calls in exactly the order they were made. The model stream only
+A sync sink is called at once (the terminal, the publisher and the recorder only write or enqueue: no
+extra hop on the per-chunk path). An async one is awaited by a drain task, and every event emitted while
+it runs queues behind it, so the sink sees events in exactly the order they were made. The model stream only
 waits when the backlog grows past ``backlog_limit`` (backpressure from a slow async consumer), and
 the executor waits for the queue to empty at stage boundaries and before the run returns.
 """
@@ -12,23 +12,22 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from executions.engine.outcome import FINAL_EVENT_TYPES
 from executions.engine.secrets import mask_value
+from executions.engine.wire import FINAL_EVENT_TYPES, make_event
 
 log = logging.getLogger(__name__)
 
 
 class CallbackError(Exception):
-    """A consumer's callback raised: the run cannot be reported, so it ends as failed."""
+    """The event sink raised: the run cannot be reported, so it ends as failed."""
 
     def __init__(self, name: str, error: BaseException) -> None:
-        super().__init__(f"callback {name} failed: {type(error).__name__}: {error}")
+        super().__init__(f"event sink {name} failed: {type(error).__name__}: {error}")
         self.error = error
 
 
@@ -50,7 +49,7 @@ class HookDelivery:
             self._idle.clear()
             self._task = asyncio.get_running_loop().create_task(self._drain(fn, result))
 
-    def backpressure(self) -> Awaitable[None] | None:
+    def backpressure(self) -> Awaitable[object] | None:
         """Something to await when the consumer is far behind, else None (the common, free case)."""
         if len(self._queue) > self._backlog_limit:
             return self._idle.wait()
@@ -87,26 +86,23 @@ class HookDelivery:
             self._fail(fn, err)
 
     def _fail(self, fn: Callable[..., Any], err: Exception) -> None:
-        name = getattr(fn.func if isinstance(fn, partial) else fn, "__name__", repr(fn))
-        log.error("executor callback %s raised", name, exc_info=err)
+        target = fn.func if isinstance(fn, partial) else fn
+        name = getattr(target, "__name__", type(target).__name__)
+        log.error("event sink %s raised", name, exc_info=err)
         if self.error is None:
             self.error = CallbackError(name, err)
 
 
-_END = object()
-
-
 class EventEmitter:
-    """Stamps wire events (executionId, seq 1, 2, 3 …, ts) and hands each to ``on_event`` and to every
-    ``events()`` subscriber; nothing is emitted after the final event. Keys are masked here for every
-    event but ``stage:output``, whose chunker masks them (a key may be cut between deltas)."""
+    """Stamps wire events (executionId, seq 1, 2, 3 …, ts) and hands each to ``on_event``; nothing is
+    emitted after the final event. Keys are masked here for every event but ``stage:output``, whose
+    chunker masks them (a key may be cut between deltas)."""
 
     def __init__(self, execution_id: str, on_event: Callable[[dict[str, Any]], Any], secrets: list[str]) -> None:
         self.execution_id = execution_id
         self.hooks = HookDelivery()
         self._on_event = on_event
         self._secrets = secrets
-        self._subscribers: list[asyncio.Queue[Any]] = []
         self._seq = 0
         self.final: dict[str, Any] | None = None
 
@@ -114,29 +110,8 @@ class EventEmitter:
         if self.final is not None:
             return  # defensive: nothing ever follows the final event
         self._seq += 1
-        event = {"type": type_, "executionId": self.execution_id, "seq": self._seq, "ts": int(time.time() * 1000)}
-        event.update(fields if type_ == "stage:output" else mask_value(fields, self._secrets))
-        self.hooks.call(self._on_event, event)
-        for queue in self._subscribers:
-            queue.put_nowait(event)
+        shown = fields if type_ == "stage:output" else mask_value(fields, self._secrets)
+        event = make_event(type_, execution_id=self.execution_id, seq=self._seq, **shown)
         if type_ in FINAL_EVENT_TYPES:
             self.final = event
-            for queue in self._subscribers:
-                queue.put_nowait(_END)
-
-    def subscribe(self) -> AsyncIterator[dict[str, Any]]:
-        """Events from now (this call) until the final one; nothing when the run has ended."""
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        if self.final is not None:
-            queue.put_nowait(_END)
-        else:
-            self._subscribers.append(queue)
-        return self._read(queue)
-
-    async def _read(self, queue: asyncio.Queue[Any]) -> AsyncIterator[dict[str, Any]]:
-        try:
-            while (event := await queue.get()) is not _END:
-                yield event
-        finally:
-            if queue in self._subscribers:
-                self._subscribers.remove(queue)
+        self.hooks.call(self._on_event, event)

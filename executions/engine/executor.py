@@ -1,5 +1,5 @@
 """Runs a pipeline's stages in order and reports everything over one path: the stamped wire events of
-ARCHITECTURE.md "Wire events", given to ``ExecutorCallbacks`` (push) and to ``events()`` (pull).
+ARCHITECTURE.md "Wire events", handed to one ``on_event`` sink (``fan_out`` makes several one).
 
 Each stage runs in a task of its own, so :meth:`PipelineExecutor.cancel` stops the in-flight model
 call at once by cancelling that task; the run then ends with ``execution:cancelled``. Exactly one final
@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -30,8 +30,8 @@ from executions.engine.retry import DEFAULT_RETRY_BASE_DELAY_S
 from executions.engine.secrets import mask_secrets, mask_value, normalize_secrets, pipeline_secrets
 from executions.engine.stage_runner import ProviderResolver, StageFailure, StageRunner
 from executions.engine.types import (
+    EventSink,
     ExecutionOutcome,
-    ExecutorCallbacks,
     PipelineConfig,
     RunOverrides,
     StageOutcome,
@@ -68,7 +68,7 @@ class PipelineExecutor:
         *,
         input: str,
         execution_id: str | None = None,
-        callbacks: ExecutorCallbacks | None = None,
+        on_event: EventSink | None = None,
         overrides: RunOverrides | None = None,
         resolve_provider: ProviderResolver | None = None,
         env: Mapping[str, str] | None = None,
@@ -81,7 +81,6 @@ class PipelineExecutor:
         self.pipeline = pipeline
         self.input = input
         self.execution_id = execution_id or str(uuid.uuid4())
-        self._cb = callbacks or ExecutorCallbacks()
         self._overrides = overrides or RunOverrides()
         self._env: Mapping[str, str] = os.environ if env is None else env
         if resolve_provider is None:
@@ -94,8 +93,7 @@ class PipelineExecutor:
         self._retry_base_delay_s = retry_base_delay_s
         self._work_dir = work_dir
         self._secrets = normalize_secrets([*pipeline_secrets(pipeline, self._env), *secrets])
-        self._emitter = EventEmitter(self.execution_id, self._cb.on_event, self._secrets)
-        self._hook = self._emitter.hooks.call
+        self._emitter = EventEmitter(self.execution_id, on_event or _ignore, self._secrets)
         self._cancel_reason: str | None = None
         self._stage_task: asyncio.Task[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -139,22 +137,6 @@ class PipelineExecutor:
             raise asyncio.CancelledError
         return outcome
 
-    async def events(self) -> AsyncIterator[dict[str, Any]]:
-        """The stamped wire events until the final one; starts the run unless it is already running.
-        Leaving the loop early (close it: ``contextlib.aclosing``) cancels a run this iterator started."""
-        events = self._emitter.subscribe()
-        task = asyncio.create_task(self.run()) if self._done is None else None
-        try:
-            async for event in events:
-                yield event
-            if task is not None:
-                await task
-        finally:
-            await events.aclose()  # type: ignore[attr-defined]
-            if task is not None and not task.done():
-                self.cancel("the event stream's reader went away")
-                await asyncio.wait([task])
-
     # --- the run -----------------------------------------------------------------------------------
 
     async def _execute(self) -> tuple[ExecutionOutcome, bool]:
@@ -170,13 +152,6 @@ class PipelineExecutor:
         self._stages.update({s.ref.id: StageOutcome() for s in resolved})
         refs = [s.ref for s in resolved]
         shown_input = mask_secrets(self.input, self._secrets)
-        self._hook(
-            self._cb.on_pipeline_start,
-            execution_id=self.execution_id,
-            pipeline=self.pipeline,
-            input=shown_input,
-            stages=refs,
-        )
         self._emitter.emit(
             "execution:started",
             pipelineId=self.pipeline.get("id", ""),
@@ -213,9 +188,9 @@ class PipelineExecutor:
                 why = f"early exit after stage {early}" if early else "not run: an earlier stage failed"
                 self._skip(stage.ref, why, ctx)
                 continue
-            why = self._skip_reason(stage, ctx)
-            if why is not None:
-                self._skip(stage.ref, why, ctx)
+            unmet = self._skip_reason(stage, ctx)
+            if unmet is not None:
+                self._skip(stage.ref, unmet, ctx)
                 continue
             failure = await self._run_stage(stage, len(resolved), ctx)
             if failure is None:
@@ -229,7 +204,6 @@ class PipelineExecutor:
     async def _run_stage(self, stage: ResolvedStage, total: int, ctx: RunContext) -> str | None:
         """Runs one stage to its end; the failure message, or None when it completed."""
         ref, emit, mask = stage.ref, self._emitter.emit, partial(mask_secrets, secrets=self._secrets)
-        self._hook(self._cb.on_stage_start, ref, stage.index, total)
         emit("stage:started", stage=ref.to_wire(), index=stage.index, total=total)
         ctx.stages[ref.id] = StageState(status="running")
         chunker = OutputChunker(
@@ -262,7 +236,6 @@ class PipelineExecutor:
             output, message = mask(failure.output), mask(failure.error.message)
             self._stages[ref.id] = StageOutcome(status="failed", output=output, error=message)
             ctx.stages[ref.id] = StageState(status="failed", output=failure.output)
-            self._hook(self._cb.on_stage_failed, ref, message, output)
             emit("stage:failed", stage=ref.to_wire(), error=message, code=failure.error.code)
             return message
         finally:
@@ -272,15 +245,16 @@ class PipelineExecutor:
         self._stages[ref.id] = StageOutcome(status="completed", output=output, data=data, result=done.result)
         # Later stages' templates get the real text: masking is for what people and logs see.
         ctx.stages[ref.id] = StageState(status="completed", output=done.output, data=done.data)
-        self._hook(self._cb.on_stage_complete, ref, done.result, output, data)
-        emit("stage:completed", stage=ref.to_wire(), result=done.result.to_wire())
+        completed = {"stage": ref.to_wire(), "result": done.result.to_wire()}
+        if data is not None:
+            completed["data"] = data  # parsed JSON (output.format json): optional, for its readers
+        emit("stage:completed", **completed)
         return None
 
     # --- events --------------------------------------------------------------------------------------
 
     def _chunk(self, ref: StageRef, output: str, offset: int, is_final: bool) -> None:
-        # Per-chunk hot path (tens per second per stage): two hand-offs, no I/O of our own.
-        self._hook(self._cb.on_stage_output, ref, output, is_final, offset)
+        # Per-chunk hot path (tens per second per stage): one hand-off, no I/O of our own.
         self._emitter.emit("stage:output", stageId=ref.id, output=output, offset=offset, isFinal=is_final)
 
     def _retrying(
@@ -288,7 +262,6 @@ class PipelineExecutor:
     ) -> None:
         chunker.reset()
         message = mask_secrets(error.message, self._secrets)
-        self._hook(self._cb.on_stage_retrying, ref, attempt, message, delay_s)
         self._emitter.emit(
             "stage:retrying", stageId=ref.id, attempt=attempt, error=message, delayMs=round(delay_s * 1000)
         )
@@ -296,7 +269,6 @@ class PipelineExecutor:
     def _skip(self, ref: StageRef, reason: str, ctx: RunContext) -> None:
         self._stages[ref.id] = StageOutcome(status="skipped", reason=reason)
         ctx.stages[ref.id] = StageState(status="skipped")
-        self._hook(self._cb.on_stage_skipped, ref, reason)
         self._emitter.emit("stage:skipped", stage=ref.to_wire(), reason=reason)
 
     async def _finish(self, status: str, error: str | None) -> ExecutionOutcome:
@@ -304,8 +276,10 @@ class PipelineExecutor:
         if status == "cancelled":
             self._emitter.emit("execution:cancelled", reason=error or "cancelled")
         else:
-            self._emitter.emit("execution:completed", result={"status": status, "summary": outcome.summary})
-        self._hook(self._cb.on_pipeline_complete, outcome)
+            result = {"status": status, "summary": outcome.summary}
+            if error:
+                result["error"] = error  # why a failed run failed (optional: absent on success)
+            self._emitter.emit("execution:completed", result=result)
         await self._emitter.hooks.wait_idle()
         return outcome
 
@@ -313,7 +287,6 @@ class PipelineExecutor:
         """A defect or a broken consumer, not a model failure: the run's final event, not an exception."""
         outcome = self._outcome("failed", mask_secrets(error_message(err), self._secrets))
         self._emitter.emit("execution:failed", error=outcome.error)
-        self._hook(self._cb.on_pipeline_complete, outcome)
         await self._emitter.hooks.wait_idle()
         return outcome
 
@@ -357,3 +330,7 @@ class PipelineExecutor:
         if self._made_dir is None:
             self._made_dir = tempfile.mkdtemp(prefix="stagecast-run-")
         return self._made_dir
+
+
+def _ignore(event: dict[str, Any]) -> None:
+    pass

@@ -7,9 +7,6 @@ from typing import Any
 
 from executions.engine.types import StageOutcome
 
-#: nothing follows one of these (ARCHITECTURE.md: every execution ends with exactly one)
-FINAL_EVENT_TYPES = frozenset({"execution:completed", "execution:cancelled", "execution:failed"})
-
 
 def summarize(
     stages: Mapping[str, StageOutcome], total_duration_ms: float, early_exit_stage_id: str | None

@@ -70,7 +70,7 @@ def merge_model(defaults: Mapping[str, Any] | None, stage: Mapping[str, Any] | N
     # Same for a different agent CLI: another tool's model name or argv means nothing to this one,
     # while the sandbox settings (cwd, allowedTools) still apply.
     if provider == "cli" and "tool" in s and "tool" in d and s["tool"] != d["tool"]:
-        sandbox = {k: d[k] for k in ("provider", "cwd", "allowedTools") if k in d}
+        sandbox: dict[str, Any] = {k: d[k] for k in ("provider", "cwd", "allowedTools") if k in d}
         return {**_generic(d), **sandbox, **s}
     return {**d, **s}
 

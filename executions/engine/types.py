@@ -6,7 +6,9 @@ ARCHITECTURE.md fixes them), so it can be stored on an Execution as it is and sh
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -175,57 +177,17 @@ class RunOverrides:
     tool: str | None = None
 
 
-class ExecutorCallbacks:
-    """Hooks the executor calls in event order. Override what you need; each may be sync or ``async``.
-
-    ``on_event`` receives every stamped wire event (``type``, ``executionId``, ``seq``, ``ts`` …).
-    """
-
-    def on_pipeline_start(
-        self, *, execution_id: str, pipeline: PipelineConfig, input: str, stages: list[StageRef]
-    ) -> Any:
-        pass
-
-    def on_stage_start(self, stage: StageRef, index: int, total: int) -> Any:
-        pass
-
-    def on_stage_output(self, stage: StageRef, output: str, is_final: bool, offset: int) -> Any:
-        pass
-
-    def on_stage_retrying(self, stage: StageRef, attempt: int, error: str, delay_s: float) -> Any:
-        pass
-
-    def on_stage_complete(self, stage: StageRef, result: StageResult, output: str, data: Any) -> Any:
-        pass
-
-    def on_stage_skipped(self, stage: StageRef, reason: str) -> Any:
-        pass
-
-    def on_stage_failed(self, stage: StageRef, error: str, output: str) -> Any:
-        pass
-
-    def on_pipeline_complete(self, outcome: ExecutionOutcome) -> Any:
-        pass
-
-    def on_event(self, event: dict[str, Any]) -> Any:
-        pass
+EventSink = Callable[[dict[str, Any]], Any]
+"""Where the executor hands every stamped wire event, in order: a function, sync (called at once, on the
+per-chunk path) or async (awaited in order behind the stream, with backpressure)."""
 
 
-class CallbackChain(ExecutorCallbacks):
-    """Several callback objects as one, called in the order given (e.g. the recorder, then the terminal)."""
+def fan_out(*sinks: EventSink) -> EventSink:
+    """Several sinks as one, each given every event in the order listed (the publisher, then the
+    recorder, say). Sync sinks stay sync: no coroutine is made per event."""
 
-    def __init__(self, *targets: ExecutorCallbacks) -> None:
-        self.targets = targets
+    def on_event(event: dict[str, Any]) -> Any:
+        pending = [result for sink in sinks if inspect.isawaitable(result := sink(event))]
+        return asyncio.gather(*pending) if pending else None
 
-    def __getattribute__(self, name: str) -> Any:
-        if name.startswith("on_"):
-            targets = object.__getattribute__(self, "targets")
-
-            async def call_all(*args: Any, **kwargs: Any) -> None:
-                for target in targets:
-                    result = getattr(target, name)(*args, **kwargs)
-                    if hasattr(result, "__await__"):
-                        await result
-
-            return call_all
-        return object.__getattribute__(self, name)
+    return on_event

@@ -44,14 +44,16 @@ class RefChecker:
     warnings: Issues = field(default_factory=list)
 
     def check(self, raw: dict[Any, Any]) -> None:
-        stages = raw.get("stages") if isinstance(raw.get("stages"), list) else []
+        raw_stages = raw.get("stages")
+        stages: list[Any] = raw_stages if isinstance(raw_stages, list) else []
         defaults = raw.get("defaults") if isinstance(raw.get("defaults"), dict) else None
         seen: dict[str, int] = {}
         for i, s in enumerate(stages):
             stage = _obj(s)
             sid = _str(stage.get("id"))
             output = _obj(stage.get("output"))
-            extract = output.get("extract") if isinstance(output.get("extract"), list) else []
+            raw_extract = output.get("extract")
+            extract: list[Any] = raw_extract if isinstance(raw_extract, list) else []
             names = [e["name"] for e in extract if isinstance(e, dict) and isinstance(e.get("name"), str)]
             fmt = _str(output.get("format")) or "text"
             self.stages.append(_StageInfo(sid if sid is not None and sid not in seen else None, i, fmt, names))

@@ -26,7 +26,8 @@ from typing import Any
 
 from django.conf import settings
 
-from executions.live.relay import FINAL_EVENT_TYPES, read_stream
+from executions.engine.wire import FINAL_EVENT_TYPES
+from executions.live.relay import read_stream
 
 #: the window a tail keeps: at most this many events and about this many bytes of output in them
 WINDOW_EVENTS = 256

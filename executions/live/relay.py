@@ -18,7 +18,7 @@ import os
 import re
 import threading
 import weakref
-from typing import Any
+from typing import Any, cast
 
 import redis
 import redis.asyncio as aredis
@@ -61,12 +61,6 @@ def encode(event: dict[str, Any]) -> str:
         # Redis takes UTF-8, which cannot hold a lone surrogate; escaped, it reads back as the same str.
         return json.dumps(event, separators=(",", ":"))
     return text
-
-
-#: the events that end an execution: the last one its stream and its event log hold
-FINAL_EVENT_TYPES = frozenset(
-    {"execution:completed", "execution:cancelled", "execution:failed", "execution:interrupted"}
-)
 
 
 def stream_id(seq: int) -> str:
@@ -199,7 +193,8 @@ async def wait_for_cancel(execution_id: str) -> str:
             await asyncio.sleep(1)
             continue
         if item is not None:
-            return item[1].decode()
+            reason = item[1]
+            return reason.decode() if isinstance(reason, bytes) else str(reason)
 
 
 def _lapsed(lease_exists: int, uptime_s: int) -> bool:
@@ -234,15 +229,29 @@ async def lease_lapsed_async(execution_id: str) -> bool:
 # --- the viewers' side ------------------------------------------------------------------------------
 
 
+#: a stream read as redis-py gives it with RESP2 and bytes replies (its types cover RESP3 too)
+StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
+def stream_events_after(execution_id: str, after_seq: int) -> list[dict[str, Any]]:
+    """Every event the stream holds after ``after_seq``: what the worker published but may not have
+    stored yet (a snapshot's live tail; what a dead worker's reaper stores)."""
+    entries = cast(StreamEntries, sync_redis().xrange(stream_key(execution_id), min=stream_id(after_seq + 1)))
+    return [json.loads(fields[b"e"]) for _, fields in entries]
+
+
 async def stream_first_seq(execution_id: str) -> int | None:
     """The oldest seq still in the stream, or None when there is no stream (ended long ago, or lost)."""
-    entries = await async_redis().xrange(stream_key(execution_id), count=1)
+    entries = cast(StreamEntries, await async_redis().xrange(stream_key(execution_id), count=1))
     return seq_of(entries[0][0]) if entries else None
 
 
 async def read_stream(execution_id: str, after_seq: int, *, block_ms: int, count: int = 500) -> list[dict[str, Any]]:
     """Events after ``after_seq``, waiting up to ``block_ms`` for the first one. The cursor is the seq."""
-    result = await async_redis().xread({stream_key(execution_id): stream_id(after_seq)}, count=count, block=block_ms)
+    result = cast(
+        "list[tuple[bytes, StreamEntries]]",
+        await async_redis().xread({stream_key(execution_id): stream_id(after_seq)}, count=count, block=block_ms),
+    )
     if not result:
         return []
     return [json.loads(fields[b"e"]) for _, fields in result[0][1]]

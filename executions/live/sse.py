@@ -18,13 +18,15 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connection
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 from executions.auth import _bearer_user, api_error
+from executions.engine.wire import FINAL_EVENT_TYPES
 from executions.live.hub import Tail, tail_for
-from executions.live.relay import FINAL_EVENT_TYPES, async_redis, lease_key, lease_lapsed_async, stream_first_seq
+from executions.live.relay import async_redis, lease_key, lease_lapsed_async, stream_first_seq
 from executions.selectors import events_stored_after, execution_get_for_user
-from executions.worker.reaper import execution_interrupt
+from executions.services import execution_interrupt
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +293,7 @@ def _authorise(request: HttpRequest, execution_id: str) -> tuple[Any, Any]:
         close_old_connections()
 
 
-async def execution_events(request: HttpRequest, execution_id: str) -> HttpResponse:
+async def execution_events(request: HttpRequest, execution_id: str) -> HttpResponseBase:
     if request.method != "GET":
         return api_error(405, "method_not_allowed", "use GET")
     raw_cursor = request.headers.get("Last-Event-ID") or request.GET.get("since") or "0"

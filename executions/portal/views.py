@@ -22,16 +22,15 @@ from executions.engine.loader import PipelineEntry, find_pipeline, list_pipeline
 from executions.engine.providers.cli import AGENT_TOOLS, installed_tools
 from executions.engine.resolve import merge_model, model_label
 from executions.engine.types import RunOverrides
+from executions.engine.wire import FINAL_STAGE_STATUSES
 from executions.models import Execution, ExecutionStatus
 from executions.portal.forms import RunForm
 from executions.portal.output_views import markdown_update, terminal_update
-from executions.portal.presenters import execution_from_snapshot
+from executions.portal.presenters import ExecutionState
 from executions.selectors import (
-    FINAL_STAGE_STATUSES,
     execution_get_for_user,
     execution_history,
-    execution_snapshot,
-    stage_first_token_ts,
+    execution_run_state,
     stage_output_full,
 )
 from executions.services import execution_cancel, execution_enqueue
@@ -132,12 +131,12 @@ def pipeline_run(request: HttpRequest, pipeline_id: str) -> HttpResponse:
     form = RunForm(request.POST, tools=_runnable_tools())
     if entry.config is None:
         form.add_error(None, "This pipeline is invalid and cannot run until its problems are fixed.")
-    if not form.is_valid():
+    if not form.is_valid() or entry.config is None:
         return _pipeline_page(request, entry, form, status=400)
     mode, tool = form.overrides
     try:
         execution = execution_enqueue(
-            pipeline=entry.config,  # type: ignore[arg-type]  (checked above)
+            pipeline=entry.config,
             input=form.cleaned_data["input"],
             overrides=RunOverrides(mode=mode, tool=tool),
             user=request.user,
@@ -195,35 +194,30 @@ def execution_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def execution_detail(request: HttpRequest, execution_id: UUID) -> HttpResponse:
     execution = _execution_or_404(request, execution_id)
-    snapshot = execution_snapshot(execution=execution)
-    first = {
-        s["id"]: stage_first_token_ts(execution_id=execution.id, stage_id=s["id"])
-        for s in snapshot["stages"]
-        if s["status"] == "running"
-    }
-    state = execution_from_snapshot(snapshot, first)
+    state = execution_run_state(execution=execution, state_class=ExecutionState)
     active = state.is_active
     # Open: what there is to read, and the stage running or about to run. That one is open before it
     # starts, so its panel opening never pushes the page down while the run streams; a stage further
     # down opens itself when it starts.
     upcoming = next((s.id for s in state.stages if s.status in ("pending", "running")), None) if active else None
     cards = []
-    for stage, data in zip(state.stages, snapshot["stages"], strict=True):
-        shown, before = output_window(data["output"], data["outputLength"])
+    for stage in state.stages:
+        length = stage.output_length
+        shown, before = output_window(stage.text.text() if stage.text is not None else "", length)
         cards.append(
             {
                 "stage": stage,
                 "shown": shown,
                 "before": before,
-                "length": data["outputLength"],
-                "open": stage.id == upcoming or data["outputLength"] > 0 or stage.status == "failed",
+                "length": length,
+                "open": stage.id == upcoming or length > 0 or stage.status == "failed",
             }
         )
     context = {
         "execution": execution,
         "state": state,
         "cards": cards,
-        "cursor": snapshot["lastSeq"],
+        "cursor": state.last_seq,
         "active": active,
         "window": OUTPUT_WINDOW,
     }

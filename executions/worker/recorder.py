@@ -1,7 +1,7 @@
 """Keeps an execution's rows current while the engine runs it, without slowing the stream down.
 
-The engine calls back on its event loop for every chunk; a database write there would stall the
-stream (and Django forbids sync ORM calls in async code). So the callbacks only enqueue, and one
+The engine hands every event to its sink on its event loop; a database write there would stall the
+stream (and Django forbids sync ORM calls in async code). So the sink only folds and enqueues, and one
 writer thread applies the queue in order: StageRun rows at each stage boundary, ExecutionEvent rows in
 batches. ``close()`` drains the queue, so when a run's final event is stored everything before it is too.
 """
@@ -18,15 +18,8 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connection, transaction
 
-from executions.engine.types import ExecutionOutcome, ExecutorCallbacks, StageRef, StageResult
-from executions.models import (
-    FINAL_EXECUTION_STATUSES,
-    Execution,
-    ExecutionEvent,
-    ExecutionStatus,
-    StageRun,
-    StageStatus,
-)
+from executions.engine import wire
+from executions.models import FINAL_EXECUTION_STATUSES, Execution, ExecutionEvent, ExecutionStatus, StageRun
 
 EVENT_BATCH = 200
 #: how long the writer keeps retrying a write the database refuses for a while (SQLite locked past its
@@ -37,94 +30,87 @@ DB_RETRY_MAX_PAUSE_S = 5.0
 log = logging.getLogger(__name__)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _stage_fields(kind: str, stage: wire.StageState, event: wire.Event) -> dict[str, Any]:
+    """What a stage's row learns from one of its boundary events (the wire state already applied it)."""
+    if kind == "stage:started":
+        return {"status": "running", "started_at": _at(event["ts"]), "attempts": 1}
+    if kind == "stage:retrying":
+        return {"attempts": stage.attempts}
+    text = stage.text.text() if stage.text is not None else ""
+    ended: dict[str, Any] = {"status": stage.status, "ended_at": _at(event["ts"]), "error": stage.error}
+    if kind == "stage:completed":
+        result = event["result"]
+        ended.update(
+            output=text,
+            output_length=len(text),
+            data=event.get("data"),
+            cost=stage.cost,
+            cost_source=stage.cost_source,
+            input_tokens=stage.input_tokens,
+            output_tokens=stage.output_tokens,
+            time_to_first_token_ms=stage.ttft_ms,
+            attempts=stage.attempts,
+            finish_reason=result.get("finishReason") or "",
+            provider=stage.provider,
+            model=stage.model,
+        )
+    elif kind == "stage:failed":
+        ended.update(output=text, output_length=len(text))
+    return ended
 
 
-class ExecutionRecorder(ExecutorCallbacks):
+def _at(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts / 1000, UTC)
+
+
+class ExecutionRecorder:
+    """``on_event`` for the executor (with the live publisher, through ``fan_out``). It folds the events
+    into the wire model's state — the one reducer, which also keeps each running stage's text — and
+    enqueues what the database must learn: every event, a stage row at each stage boundary, the final
+    status. Times stored are the events' own, so the record and the event log agree to the millisecond."""
+
     def __init__(self, execution_id: str, *, on_stored: Callable[[int], None] | None = None) -> None:
         self.execution_id = execution_id
         #: told the last seq stored after each batch (the live stream may then drop what is durable)
         self._on_stored = on_stored
+        self.state = wire.RunState(id=execution_id, status="running")
         self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name=f"recorder-{execution_id[:8]}", daemon=True)
-        self._outputs: dict[str, list[str]] = {}
         self._error: BaseException | None = None
         self._thread.start()
 
-    # --- callbacks (on the engine's event loop: enqueue only, this is the per-chunk hot path) --------
+    # --- the sink (on the engine's event loop: fold and enqueue only, this is the per-chunk hot path) ---
 
-    def on_event(self, event: dict[str, Any]) -> None:
+    def __call__(self, event: wire.Event) -> None:
+        kind = event["type"]
+        unsettled = [s for s in self.state.stages if not s.is_final] if kind in wire.FINAL_EVENT_TYPES else []
+        stage = wire.apply_event(self.state, event)
         self._queue.put(("event", event))
-
-    def on_stage_start(self, stage: StageRef, index: int, total: int) -> None:
-        self._outputs[stage.id] = []
-        self._queue.put(("stage", (stage.id, {"status": StageStatus.RUNNING, "started_at": _now()})))
-
-    def on_stage_output(self, stage: StageRef, output: str, is_final: bool, offset: int) -> None:
-        parts = self._outputs.setdefault(stage.id, [])
-        if offset == 0 and parts:
-            parts.clear()  # a retry voids what the failed attempt streamed
-        if output:
-            parts.append(output)
-
-    def on_stage_complete(self, stage: StageRef, result: StageResult, output: str, data: Any) -> None:
-        self._outputs.pop(stage.id, None)
-        fields = {
-            "status": StageStatus.COMPLETED,
-            "ended_at": _now(),
-            "output": output,
-            "output_length": len(output),
-            "data": data,
-            "cost": result.cost,
-            "cost_source": result.cost_source,
-            "input_tokens": result.usage.input_tokens,
-            "output_tokens": result.usage.output_tokens,
-            "time_to_first_token_ms": result.time_to_first_token_ms,
-            "attempts": result.attempts,
-            "finish_reason": result.finish_reason,
-            "provider": result.provider,
-            "model": result.model,
-        }
-        self._queue.put(("stage", (stage.id, fields)))
-
-    def on_stage_skipped(self, stage: StageRef, reason: str) -> None:
-        self._queue.put(("stage", (stage.id, {"status": StageStatus.SKIPPED, "error": reason, "ended_at": _now()})))
-
-    def on_stage_failed(self, stage: StageRef, error: str, output: str) -> None:
-        self._outputs.pop(stage.id, None)
-        fields = {
-            "status": StageStatus.FAILED,
-            "error": error,
-            "output": output,
-            "output_length": len(output),
-            "ended_at": _now(),
-        }
-        self._queue.put(("stage", (stage.id, fields)))
-
-    def on_pipeline_complete(self, outcome: ExecutionOutcome) -> None:
-        # Stages that were running when a cancel came keep what they streamed.
-        for stage_id, state in outcome.stages.items():
-            if state.status == "cancelled":
-                fields = {
-                    "status": StageStatus.CANCELLED,
-                    "output": state.output,
-                    "output_length": len(state.output),
-                    "error": outcome.error or "cancelled",
-                    "ended_at": _now(),
-                }
-                self._queue.put(("stage", (stage_id, fields)))
-            elif state.status in ("pending", "running"):
-                # No stage of an ended run stays pending or running.
-                if outcome.status == "cancelled":
-                    fields = {"status": StageStatus.CANCELLED, "error": "not run: the execution was cancelled"}
-                else:
-                    reason = f"not run: the execution ended ({outcome.status})"
-                    fields = {"status": StageStatus.SKIPPED, "error": reason}
-                self._queue.put(("stage", (stage_id, fields)))
-        self._queue.put(("outcome", outcome))
+        if kind == "stage:output":
+            return
+        if stage is not None:
+            self._queue.put(("stage", (stage.id, _stage_fields(kind, stage, event))))
+        for settled in unsettled:
+            # No stage of an ended run stays pending or running; one that was streaming keeps its text.
+            fields: dict[str, Any] = {"status": settled.status, "error": settled.error}
+            if settled.text is not None and settled.started_ms is not None:
+                fields.update(
+                    output=settled.text.text(), output_length=settled.output_length, ended_at=_at(event["ts"])
+                )
+            self._queue.put(("stage", (settled.id, fields)))
+        if kind in wire.FINAL_EVENT_TYPES:
+            self._queue.put(("final", event))
 
     # --- lifecycle ----------------------------------------------------------------------------------
+
+    def wait_stored(self, timeout: float = 30.0) -> None:
+        """Returns once everything handed over so far is in the database (a test's snapshot point)."""
+        stored = threading.Event()
+        self._queue.put(("barrier", stored))
+        if not stored.wait(timeout) and self._error is None:
+            raise TimeoutError(f"execution {self.execution_id}: the record was not written in {timeout} s")
+        if self._error is not None:
+            raise self._error
 
     def close(self) -> None:
         """Drain the queue and stop the writer; re-raises a write error so it is never silent. Idempotent."""
@@ -149,7 +135,7 @@ class ExecutionRecorder(ExecutorCallbacks):
                 kind, value = item
                 if kind == "event":
                     if value["type"] == "execution:started":
-                        self._retrying(self._mark_running)
+                        self._retrying(self._mark_running, value["ts"])
                     pending_events.append(self._event_row(value))
                     # Batch while the stream outruns the writer; write at once when it keeps up.
                     if self._queue.empty() or len(pending_events) >= EVENT_BATCH:
@@ -157,8 +143,10 @@ class ExecutionRecorder(ExecutorCallbacks):
                 elif kind == "stage":
                     stage_id, fields = value
                     self._retrying(self._update_stage, stage_id, fields)
-                elif kind == "outcome":
+                elif kind == "final":
                     self._retrying(self._finish, value)
+                elif kind == "barrier":
+                    value.set()
         except BaseException as err:  # noqa: BLE001 - handed to close(), which re-raises it
             self._error = err
         finally:
@@ -187,9 +175,9 @@ class ExecutionRecorder(ExecutorCallbacks):
             time.sleep(pause)
             pause = min(pause * 2, DB_RETRY_MAX_PAUSE_S)
 
-    def _mark_running(self) -> None:
+    def _mark_running(self, ts: int) -> None:
         Execution.objects.filter(pk=self.execution_id, status=ExecutionStatus.QUEUED).update(
-            status=ExecutionStatus.RUNNING, started_at=_now()
+            status=ExecutionStatus.RUNNING, started_at=_at(ts)
         )
 
     def _update_stage(self, stage_id: str, fields: dict[str, Any]) -> None:
@@ -208,14 +196,14 @@ class ExecutionRecorder(ExecutorCallbacks):
             self._on_stored(rows[-1].seq)
         rows.clear()
 
-    def _finish(self, outcome: ExecutionOutcome) -> None:
+    def _finish(self, final: wire.Event) -> None:
         totals = StageRun.objects.filter(execution_id=self.execution_id)
         cost = sum(s.cost for s in totals)
         # Compare-and-swap: a final status, once written (say, interrupted), is never overwritten.
         Execution.objects.filter(pk=self.execution_id).exclude(status__in=FINAL_EXECUTION_STATUSES).update(
-            status=outcome.status,
-            ended_at=_now(),
-            error=outcome.error or "",
+            status=wire.final_event_status(final),
+            ended_at=_at(final["ts"]),
+            error=wire.final_event_error(final),
             total_cost=cost,
             input_tokens=sum(s.input_tokens for s in totals),
             output_tokens=sum(s.output_tokens for s in totals),

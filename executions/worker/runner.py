@@ -18,9 +18,9 @@ from typing import Any
 import redis
 
 from executions.engine.executor import PipelineExecutor
-from executions.engine.types import CallbackChain, ExecutionOutcome, ExecutorCallbacks
+from executions.engine.types import ExecutionOutcome, fan_out
+from executions.engine.wire import FINAL_EVENT_TYPES
 from executions.live.relay import (
-    FINAL_EVENT_TYPES,
     HARD_CAP,
     LEASE_RENEW_S,
     LEASE_TTL_S,
@@ -33,7 +33,6 @@ from executions.live.relay import (
     wait_for_cancel,
 )
 from executions.models import Execution, ExecutionStatus
-from executions.services import execution_overrides
 from executions.worker.recorder import ExecutionRecorder
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,7 @@ RETRY_CAP_S = 5.0
 FINISH_PATIENCE_S = 20.0
 
 
-class LivePublisher(ExecutorCallbacks):
+class LivePublisher:
     """Sends each event to the execution's stream the moment it exists — except the final one, which
     goes out only after everything before it is stored (persist, then publish), so a viewer that sees
     the end can read the finished execution from the database.
@@ -65,8 +64,9 @@ class LivePublisher(ExecutorCallbacks):
         self._retry_at = 0.0
         self._retry_s = RETRY_FIRST_S
 
-    def on_event(self, event: dict[str, Any]) -> None:
-        # Hot path: one XADD per event, no ORM, no formatting beyond the JSON.
+    def __call__(self, event: dict[str, Any]) -> None:
+        # Hot path (the executor's sink, through fan_out): one XADD per event, no ORM, no formatting
+        # beyond the JSON.
         if event["type"] in FINAL_EVENT_TYPES:
             self.final_event = event
         elif self._unsent:
@@ -155,10 +155,9 @@ def execution_run(*, execution_id: str) -> str | None:
         execution.pipeline_config,
         input=execution.input,
         execution_id=execution_id,
-        callbacks=CallbackChain(live, recorder),
-        overrides=execution_overrides(execution),
+        on_event=fan_out(live, recorder),
+        overrides=execution.overrides,
     )
-    outcome: ExecutionOutcome | None = None
     try:
         outcome = asyncio.run(_run_with_cancel_and_lease(executor, execution_id, recorder))
     finally:
@@ -168,7 +167,7 @@ def execution_run(*, execution_id: str) -> str | None:
             sync_redis().delete(lease_key(execution_id))
         except redis.RedisError:
             pass  # it lapses by itself; the run's row is final already, so no reaper takes it for dead
-    return outcome.status if outcome else None
+    return outcome.status
 
 
 async def _run_with_cancel_and_lease(
@@ -183,7 +182,7 @@ async def _run_with_cancel_and_lease(
         while True:
             try:
                 await client.set(lease_key(execution_id), "1", ex=LEASE_TTL_S)
-                pause = LEASE_RENEW_S
+                pause: float = LEASE_RENEW_S
             except redis.RedisError as err:
                 # A lease renewer that died with its connection would get a live run reaped as interrupted.
                 log.warning("execution %s: cannot renew its lease (%s); trying again", execution_id, err)

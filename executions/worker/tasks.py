@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from executions.services import execution_events_prune
+from executions.services import RUN_EXECUTION_TASK, execution_events_prune
 from executions.worker.preload import preload_providers  # noqa: F401  (connects the worker_init signal)
 from executions.worker.reaper import executions_interrupt_stale
 from executions.worker.runner import execution_run
@@ -14,7 +14,7 @@ from executions.worker.runner import execution_run
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="executions.run_execution", acks_late=False, ignore_result=True)
+@shared_task(name=RUN_EXECUTION_TASK, acks_late=False, ignore_result=True)
 def run_execution(execution_id: str) -> None:
     # acks_late stays off: a run is never started twice by redelivery (Redis's visibility timeout
     # would hand a long run to a second worker). A worker that dies mid-run is caught by the lease.

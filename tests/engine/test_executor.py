@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from executions.engine.errors import ProviderHTTPError
-from executions.engine.types import FinishDelta, StageRef, Usage
+from executions.engine.types import FinishDelta, Usage, fan_out
 from tests.helpers.engine import make_executor, pipeline, run
 from tests.helpers.scripted_provider import Gate, ScriptedProvider
 from tests.helpers.wire import Recorder, assert_wire_contract, chunks, output_of, types
@@ -93,24 +93,18 @@ async def test_cost_from_the_tool_else_from_the_price_table():
     assert r.events[-1]["result"]["summary"]["totalCost"] == 0.0123 + 0.00045
 
 
-#: a one-stage run of "one", " two": each callback, then the event it precedes
+#: a one-stage run of "one", " two": one line per event, in the order they were made
 CALLS_IN_ORDER = [
     "pipeline_start 'x' ['s1']",
-    "event execution:started",
     "stage_start s1 0/1",
-    "event stage:started",
     "output s1 'one' @0",
-    "event stage:output",
     "output s1 ' two' @3 final",
-    "event stage:output",
     "complete s1 'one two' None",
-    "event stage:completed",
-    "event execution:completed",
     "pipeline_complete success",
 ]
 
 
-async def test_callbacks_in_order_each_before_its_event():
+async def test_every_event_goes_to_the_one_sink_in_order():
     provider = ScriptedProvider(["one", " two"])
     r = await run(pipeline({}), provider, input="x", **SLOW)
     assert r.recorder.calls == CALLS_IN_ORDER
@@ -119,24 +113,15 @@ async def test_callbacks_in_order_each_before_its_event():
 
 
 class AsyncRecorder(Recorder):
-    """Every callback async and slow to return: order must hold all the same."""
+    """A sink that is async and slow to return: the order must hold all the same."""
 
-    async def _later(self, line: str) -> None:
+    async def __call__(self, event: dict[str, Any]) -> None:  # type: ignore[override]
         for _ in range(3):
             await asyncio.sleep(0)
-        self.calls.append(line)
-
-    async def on_stage_output(self, stage: StageRef, output: str, is_final: bool, offset: int) -> None:  # type: ignore[override]
-        await self._later(f"output {stage.id} {output!r} @{offset}{' final' if is_final else ''}")
-
-    async def on_stage_complete(self, stage: StageRef, result: Any, output: str, data: Any) -> None:  # type: ignore[override]
-        await self._later(f"complete {stage.id} {output!r} {data!r}")
-
-    async def on_pipeline_complete(self, outcome: Any) -> None:  # type: ignore[override]
-        await self._later(f"pipeline_complete {outcome.status}")
+        self.record(event)
 
 
-async def test_async_callbacks_keep_the_order_and_run_waits_for_the_last():
+async def test_an_async_sink_keeps_the_order_and_run_waits_for_the_last_event():
     provider = ScriptedProvider(["one", " two"])
     recorder = AsyncRecorder()
     executor = make_executor(pipeline({}), provider, recorder, input="x", **SLOW)
@@ -144,16 +129,23 @@ async def test_async_callbacks_keep_the_order_and_run_waits_for_the_last():
     assert recorder.calls == CALLS_IN_ORDER
 
 
-async def test_events_iterator_runs_the_pipeline_and_yields_the_same_events():
+async def test_fan_out_gives_every_sink_every_event_in_order():
     provider = ScriptedProvider(["one", " two"], ["three"])
-    recorder = Recorder()
-    executor = make_executor(pipeline({}, {}), provider, recorder, **SLOW)
-    pulled = [e async for e in executor.events()]
-    assert pulled == recorder.events
-    assert_wire_contract(pulled)
-    assert pulled[-1]["type"] == "execution:completed"
-    assert executor.outcome is not None and executor.outcome.status == "success"
-    assert [e async for e in executor.events()] == []  # the run has ended: nothing more
+    first, second = Recorder(), AsyncRecorder()
+    executor = make_executor(pipeline({}, {}), provider, fan_out(first, second), **SLOW)
+    await executor.run()
+    assert first.events == second.events
+    assert [e["seq"] for e in first.events] == list(range(1, len(first.events) + 1))
+    assert_wire_contract(first.events)
+
+
+async def test_a_json_stage_sends_its_parsed_data_with_its_completion():
+    provider = ScriptedProvider(['{"verdict": "ok"}'], ["plain"])
+    r = await run(pipeline({"output": {"format": "json"}}, {}), provider)
+    completed = [e for e in r.events if e["type"] == "stage:completed"]
+    assert completed[0]["data"] == {"verdict": "ok"}
+    assert "data" not in completed[1]  # a text stage has no data
+    assert_wire_contract(r.events)
 
 
 async def test_the_first_chunk_goes_out_while_the_model_is_still_thinking():
@@ -213,10 +205,8 @@ async def test_run_if_not_met_says_why():
     provider = ScriptedProvider(["no"])
     p = pipeline({}, {"runIf": {"path": "stages.s1.output", "equals": "yes"}})
     r = await run(p, provider)
-    assert r.recorder.calls[-4:] == [
+    assert r.recorder.calls[-2:] == [
         'skipped s2: runIf not met: stages.s1.output equals "yes"',
-        "event stage:skipped",
-        "event execution:completed",
         "pipeline_complete success",
     ]
 
@@ -286,15 +276,16 @@ async def test_an_unparseable_answer_fails_the_stage_and_keeps_the_output():
 
 async def test_a_callback_that_raises_ends_the_run_as_failed():
     class Broken(Recorder):
-        def on_stage_start(self, stage: StageRef, index: int, total: int) -> None:
-            raise ValueError("disk full")
+        def react(self, event: dict[str, Any]) -> None:
+            if event["type"] == "stage:started":
+                raise ValueError("disk full")
 
     provider = ScriptedProvider(["a"], ["b"])
     recorder = Broken()
     executor = make_executor(pipeline({}, {}), provider, recorder)
     outcome = await executor.run()
     assert outcome.status == "failed"
-    assert outcome.error == "callback on_stage_start failed: ValueError: disk full"
+    assert outcome.error == "event sink Broken failed: ValueError: disk full"
     assert types(recorder.events)[-1] == "execution:failed"
     assert recorder.events[-1]["error"] == outcome.error
     assert len(provider.calls) == 1  # the second stage never ran
@@ -306,7 +297,9 @@ async def test_agent_cli_stages_share_a_temp_dir_removed_at_the_end_a_stage_cwd_
     existed: list[bool] = []
 
     class Seen(Recorder):
-        def on_stage_complete(self, stage: StageRef, result: Any, output: str, data: Any) -> None:
+        def react(self, event: dict[str, Any]) -> None:
+            if event["type"] != "stage:completed":
+                return
             cwd = provider.requests[-1].cwd
             cwds.append(cwd)
             existed.append(cwd is not None and os.path.isdir(cwd))

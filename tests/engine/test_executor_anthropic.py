@@ -27,7 +27,7 @@ def executor(server: FakeModelServer, p: dict[str, Any], recorder: Recorder, **o
     return PipelineExecutor(
         p,
         input="the input",
-        callbacks=recorder,
+        on_event=recorder,
         env=env,
         retry_base_delay_s=0.001,
         coalesce_interval_ms=60_000,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from executions.engine.executor import PipelineExecutor
@@ -22,8 +24,11 @@ stages:
 
 @pytest.mark.localmodel
 async def test_two_local_stages_stream_at_least_ten_deltas_and_complete() -> None:
-    executor = PipelineExecutor(load_pipeline_text(PIPELINE, "local-two.yaml"), input="why is the sky blue?")
-    events = [event async for event in executor.events()]
+    events: list[dict[str, Any]] = []
+    executor = PipelineExecutor(
+        load_pipeline_text(PIPELINE, "local-two.yaml"), input="why is the sky blue?", on_event=events.append
+    )
+    await executor.run()
     assert events[-1]["type"] == "execution:completed"
     assert events[-1]["result"]["status"] == "success"
     chunks = [e for e in events if e["type"] == "stage:output" and e["output"]]

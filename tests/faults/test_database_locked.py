@@ -102,7 +102,7 @@ def test_the_recorder_outlasts_a_lock_held_past_the_database_timeout(
                 config,
                 input="the input",
                 execution_id=execution_id,
-                callbacks=recorder,
+                on_event=recorder,
                 resolve_provider=provider.resolver,
                 env={},
             )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from executions.engine.executor import PipelineExecutor
-from executions.engine.types import ExecutionOutcome, ExecutorCallbacks
+from executions.engine.types import EventSink, ExecutionOutcome
 from tests.helpers.scripted_provider import ScriptedProvider
 from tests.helpers.wire import Recorder
 
@@ -35,14 +35,14 @@ class Run:
 def make_executor(
     p: dict[str, Any],
     provider: ScriptedProvider,
-    callbacks: ExecutorCallbacks | None = None,
+    on_event: EventSink | None = None,
     **options: Any,
 ) -> PipelineExecutor:
     options.setdefault("input", "the input")
     options.setdefault("env", {})
     options.setdefault("retry_base_delay_s", 0.001)
     options.setdefault("execution_id", "exec-1")
-    return PipelineExecutor(p, callbacks=callbacks or Recorder(), resolve_provider=provider.resolver, **options)
+    return PipelineExecutor(p, on_event=on_event or Recorder(), resolve_provider=provider.resolver, **options)
 
 
 async def run(p: dict[str, Any], provider: ScriptedProvider, **options: Any) -> Run:

@@ -5,20 +5,22 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from executions.engine.types import ExecutorCallbacks, StageRef, StageResult
+from executions.engine.wire import TextFold, final_event_status
 
 FIELDS = {
     "execution:started": {"pipelineId", "pipelineName", "input", "stages"},
     "stage:started": {"stage", "index", "total"},
     "stage:output": {"stageId", "output", "offset", "isFinal"},
     "stage:retrying": {"stageId", "attempt", "error", "delayMs"},
-    "stage:completed": {"stage", "result"},
+    "stage:completed": {"stage", "result"},  # + data when the stage parsed JSON
     "stage:skipped": {"stage", "reason"},
     "stage:failed": {"stage", "error", "code"},
     "execution:completed": {"result"},
     "execution:cancelled": {"reason"},
     "execution:failed": {"error"},
 }
+#: fields an event of that type may carry besides its required ones (the contract grows, never reshapes)
+OPTIONAL_FIELDS = {"stage:completed": {"data"}}
 FINALS = {"execution:completed", "execution:cancelled", "execution:failed"}
 STAGE_REF_FIELDS = {"id", "name", "type", "provider", "model"}
 RESULT_FIELDS = {
@@ -51,7 +53,8 @@ def assert_wire_contract(events: list[dict[str, Any]]) -> None:
     open_stages: set[str] = set()
     offsets: dict[str, int] = {}
     for i, e in enumerate(events):
-        assert set(e) == {"type", "executionId", "seq", "ts"} | FIELDS[e["type"]], e
+        optional = OPTIONAL_FIELDS.get(e["type"], set())
+        assert set(e) - optional == {"type", "executionId", "seq", "ts"} | FIELDS[e["type"]], e
         assert e["seq"] == i + 1
         assert e["executionId"] == execution_id
         assert isinstance(e["ts"], int) and e["ts"] > 1_600_000_000_000
@@ -79,7 +82,8 @@ def assert_wire_contract(events: list[dict[str, Any]]) -> None:
             if t == "stage:completed":
                 assert set(e["result"]) == RESULT_FIELDS
         elif t == "execution:completed":
-            assert set(e["result"]) == {"status", "summary"}
+            assert set(e["result"]) - {"error"} == {"status", "summary"}
+            assert ("error" in e["result"]) == (e["result"]["status"] == "failed")
             assert set(e["result"]["summary"]) == SUMMARY_FIELDS
     # Every stage that started ended its output with exactly one final chunk.
     for sid in {e["stage"]["id"] for e in events if e["type"] == "stage:started"}:
@@ -106,43 +110,51 @@ def chunks(events: list[dict[str, Any]]) -> list[tuple[str, str, int, bool]]:
     return [(e["stageId"], e["output"], e["offset"], e["isFinal"]) for e in events if e["type"] == "stage:output"]
 
 
-class Recorder(ExecutorCallbacks):
-    """Every callback as a short line, plus every event, in the order the executor made them."""
+class Recorder:
+    """An event sink for the executor: every event, and a short line for each, in the order the executor
+    made them. Subclasses react to events in ``react`` (sync) or override ``__call__`` (async)."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.events: list[dict[str, Any]] = []
-        self.results: dict[str, StageResult] = {}
+        self.results: dict[str, dict[str, Any]] = {}
+        self.texts: dict[str, TextFold] = {}
         #: set at the first stage:output event, for tests that act mid-stream
         self.first_output = asyncio.Event()
 
-    def on_pipeline_start(self, *, execution_id: str, pipeline: Any, input: str, stages: list[StageRef]) -> None:
-        self.calls.append(f"pipeline_start {input!r} {[s.id for s in stages]}")
+    def __call__(self, event: dict[str, Any]) -> Any:
+        self.record(event)
+        return self.react(event)
 
-    def on_stage_start(self, stage: StageRef, index: int, total: int) -> None:
-        self.calls.append(f"stage_start {stage.id} {index}/{total}")
+    def react(self, event: dict[str, Any]) -> Any:
+        pass
 
-    def on_stage_output(self, stage: StageRef, output: str, is_final: bool, offset: int) -> None:
-        self.calls.append(f"output {stage.id} {output!r} @{offset}{' final' if is_final else ''}")
-
-    def on_stage_retrying(self, stage: StageRef, attempt: int, error: str, delay_s: float) -> None:
-        self.calls.append(f"retrying {stage.id} attempt {attempt}: {error}")
-
-    def on_stage_complete(self, stage: StageRef, result: StageResult, output: str, data: Any) -> None:
-        self.results[stage.id] = result
-        self.calls.append(f"complete {stage.id} {output!r} {data!r}")
-
-    def on_stage_skipped(self, stage: StageRef, reason: str) -> None:
-        self.calls.append(f"skipped {stage.id}: {reason}")
-
-    def on_stage_failed(self, stage: StageRef, error: str, output: str) -> None:
-        self.calls.append(f"failed {stage.id}: {error} | {output!r}")
-
-    def on_pipeline_complete(self, outcome: Any) -> None:
-        self.calls.append(f"pipeline_complete {outcome.status}")
-
-    def on_event(self, event: dict[str, Any]) -> None:
+    def record(self, event: dict[str, Any]) -> None:
         self.events.append(event)
-        self.calls.append(f"event {event['type']}")
+        self.calls.append(self.line(event))
         if event["type"] == "stage:output":
             self.first_output.set()
+
+    def line(self, event: dict[str, Any]) -> str:
+        kind = event["type"]
+        if kind == "execution:started":
+            return f"pipeline_start {event['input']!r} {[s['id'] for s in event['stages']]}"
+        if kind == "stage:started":
+            self.texts[event["stage"]["id"]] = TextFold()
+            return f"stage_start {event['stage']['id']} {event['index']}/{event['total']}"
+        if kind == "stage:output":
+            self.texts[event["stageId"]].add(event["output"], event["offset"])
+            final = " final" if event["isFinal"] else ""
+            return f"output {event['stageId']} {event['output']!r} @{event['offset']}{final}"
+        if kind == "stage:retrying":
+            return f"retrying {event['stageId']} attempt {event['attempt']}: {event['error']}"
+        if kind == "stage:completed":
+            stage_id = event["stage"]["id"]
+            self.results[stage_id] = event["result"]
+            return f"complete {stage_id} {self.texts[stage_id].text()!r} {event.get('data')!r}"
+        if kind == "stage:skipped":
+            return f"skipped {event['stage']['id']}: {event['reason']}"
+        if kind == "stage:failed":
+            stage_id = event["stage"]["id"]
+            return f"failed {stage_id}: {event['error']} | {self.texts[stage_id].text()!r}"
+        return f"pipeline_complete {final_event_status(event)}"

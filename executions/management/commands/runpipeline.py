@@ -14,26 +14,17 @@ from rich.console import Console
 from executions.cli.terminal import TerminalRenderer
 from executions.engine.errors import PipelineConfigError
 from executions.engine.executor import PipelineExecutor
-from executions.engine.types import (
-    CLI_TOOLS,
-    RUN_MODES,
-    CallbackChain,
-    ExecutionOutcome,
-    ExecutorCallbacks,
-    RunOverrides,
-)
+from executions.engine.types import CLI_TOOLS, RUN_MODES, EventSink, ExecutionOutcome, RunOverrides, fan_out
 from executions.services import execution_create, pipeline_get
 from executions.worker.recorder import ExecutionRecorder
 
 EXIT_CODES = {"success": 0, "early_exit": 0, "failed": 1, "cancelled": 130}
 
 
-class JsonLines(ExecutorCallbacks):
+def json_lines(event: dict[str, Any]) -> None:
     """``--json``: one wire event per line on stdout, nothing else there."""
-
-    def on_event(self, event: dict[str, Any]) -> None:
-        sys.stdout.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
-        sys.stdout.flush()
+    sys.stdout.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
 
 
 class Command(BaseCommand):
@@ -63,14 +54,14 @@ class Command(BaseCommand):
         overrides = RunOverrides(mode=mode, tool=options["tool"])
         execution = execution_create(pipeline=pipeline, input=input_text, overrides=overrides)
         recorder = ExecutionRecorder(str(execution.id))
-        display: ExecutorCallbacks = (
-            JsonLines() if options["json"] else TerminalRenderer(Console(highlight=False, soft_wrap=True))
+        display: EventSink = (
+            json_lines if options["json"] else TerminalRenderer(Console(highlight=False, soft_wrap=True))
         )
         executor = PipelineExecutor(
             pipeline,
             input=input_text,
             execution_id=str(execution.id),
-            callbacks=CallbackChain(recorder, display),
+            on_event=fan_out(recorder, display),
             overrides=overrides,
         )
         try:
