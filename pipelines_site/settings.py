@@ -12,6 +12,13 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def project_dir(name: str) -> Path:
+    """templates/ or static/: inside the package once installed (pyproject.toml maps them there in a wheel),
+    beside it in a checkout."""
+    installed = Path(__file__).resolve().parent / name
+    return installed if installed.is_dir() else BASE_DIR / name
+
+
 def envstr(name: str, default: str = "") -> str:
     """A setting, or its ``<NAME>_FILE`` variant (for secrets mounted as files)."""
     file_path = os.environ.get(f"{name}_FILE")
@@ -119,7 +126,7 @@ WSGI_APPLICATION = None
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [project_dir("templates")],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -168,7 +175,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [project_dir("static")]
 # The image collects static files outside the data dir (STAGECAST_STATIC_ROOT), so a volume mounted there
 # cannot hide them; whitenoise (in MIDDLEWARE) serves them from Daphne.
 STATIC_ROOT = Path(envstr("STAGECAST_STATIC_ROOT", str(DATA_DIR / "staticfiles"))).resolve()
