@@ -1,24 +1,27 @@
-"""The execution page's live stream: the same events as the JSON endpoint, as HTML fragments for htmx.
+"""The execution page's live stream: the same events as the JSON endpoint, for htmx and the page's script.
 
 It reuses :class:`executions.live.sse.EventStream` (cursor, replay from the database, live reads from
 Redis, heartbeats, the lease check), and renders each event with the fragment templates the page itself
 includes (STYLE.md rule 6). Named events:
 
-- ``out-<stageId>``: a chunk of a stage's text, escaped (the page's script appends it to the stage's
-  ``<pre>`` once per burst; its ``sse-swap`` attribute routes the message there), the first of an
-  attempt followed by the stage's head;
-- ``state``: out-of-band fragments (a stage's head and note, the run's head, the announcement);
+- ``out-<stageId>``: a chunk of a stage's text as a JSON string (see :func:`text_message`); the page's
+  script appends it to the stage's ``<pre>`` as a text node, once per burst. The first text of an
+  attempt is followed, in the same write and with the same id, by a ``state`` message with the
+  stage's head (its time to first token);
+- ``state``: out-of-band fragments (a stage's head and note, the run's head, the announcement), which
+  htmx swaps in itself;
 - ``done``: the final state read back from the database (the worker stores everything before it
   publishes the final event), then the browser closes the stream (``sse-close="done"``).
 
-Every message carries the event's seq as its ``id``: the browser drops any id it has already applied
-and keeps the last one in the ``sse-connect`` URL, since htmx-ext-sse 2 forgets ``Last-Event-ID`` when
-it rebuilds the EventSource (bigskysoftware/htmx-extensions#184).
+Every message carries the event's seq as its ``id``: the browser drops text at or below the last id it
+has applied (and fragments below it), and keeps that id in the ``sse-connect`` URL, since htmx-ext-sse 2
+forgets ``Last-Event-ID`` when it rebuilds the EventSource (bigskysoftware/htmx-extensions#184).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -27,33 +30,49 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
 
-from executions.live.relay import FINAL_EVENT_TYPES
+from executions.engine.wire import FINAL_EVENT_TYPES
 from executions.live.sse import EventStream
-from executions.portal.presenters import ExecutionState, StageState, execution_state_from_db
-from executions.selectors import execution_get_for_user, executions_active_count, stage_first_token_ts
-from executions.templatetags.stagecast import output_text
+from executions.portal.presenters import ExecutionState, StageState
+from executions.selectors import (
+    execution_get_for_user,
+    execution_run_state,
+    executions_active_count,
+    stage_first_token_ts,
+)
 
 log = logging.getLogger(__name__)
 
-STAGE_EVENTS = frozenset({"stage:started", "stage:retrying", "stage:completed", "stage:failed", "stage:skipped"})
-
 
 def sse_message(seq: int, name: str, html: str) -> bytes:
-    """One SSE message. CR is already escaped by ``output_text``; each line gets its own ``data:``."""
+    """One SSE message of HTML fragments: each line gets its own ``data:`` (the browser joins them with
+    LF), and a CR, which SSE would take for a line end, goes as the character reference HTML reads as CR."""
     lines = html.replace("\r", "&#13;").split("\n")
     data = "".join(f"data: {line}\n" for line in lines)
     return f"id: {seq}\nevent: {name}\n{data}\n".encode("utf-8", "replace")
+
+
+def text_message(seq: int, stage_id: str, text: str) -> bytes:
+    """A chunk of a stage's text: a JSON string on one data line, whatever the text holds (a raw CR or
+    LF would end an SSE line), with ``<``, ``>`` and ``&`` as JSON escapes (as Django's ``json_script``
+    writes them), so that it is inert as HTML: model text never becomes markup, even if htmx were
+    handed it. The page decodes it with the browser's ``JSON.parse`` and appends it as a text node:
+    exactly the model's text, multi-byte and astral characters as themselves (UTF-8).
+
+    On the per-chunk path (tens of times a second per viewer), so C-level calls only: ``replace``, not
+    ``str.translate``, which is 20 times slower here."""
+    data = json.dumps(text, ensure_ascii=False).replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+    return f"id: {seq}\nevent: out-{stage_id}\ndata: {data}\n\n".encode("utf-8", "replace")
 
 
 _BETWEEN_TAGS = re.compile(r">\s+<")
 
 
 def tight(html: str) -> str:
-    """Fragments without the templates' layout whitespace between tags: a fragment sent along with a
-    chunk of text is appended with it, where a stray newline would become part of the output. Model
-    text is escaped, so it never contains a ``<`` this could touch."""
+    """Fragments without the templates' layout whitespace between tags: fewer bytes and data lines.
+    Model text is escaped, so it never contains a ``<`` this could touch."""
     return _BETWEEN_TAGS.sub("><", html).strip()
 
 
@@ -68,7 +87,7 @@ def _merged(items: list[tuple[bytes, tuple[str, int, str] | None]]) -> list[byte
 
     def flush() -> None:
         if run:
-            frames.append(sse_message(run[-1][1], f"out-{run[0][0]}", "".join(html for _, _, html in run)))
+            frames.append(text_message(run[-1][1], run[0][0], "".join(text for _, _, text in run)))
             run.clear()
 
     for chunk, text in items:
@@ -78,7 +97,7 @@ def _merged(items: list[tuple[bytes, tuple[str, int, str] | None]]) -> list[byte
             flush()
             frames.append(chunk)
             continue
-        if run and (run[0][0] != text[0] or sum(len(h) for _, _, h in run) > MERGE_MAX_CHARS):
+        if run and (run[0][0] != text[0] or sum(len(t) for _, _, t in run) > MERGE_MAX_CHARS):
             flush()
         run.append(text)
     flush()
@@ -105,7 +124,7 @@ def _announcement(event: dict[str, Any], stage: StageState | None) -> str:
 
 class PageStream(EventStream):
     """One viewer of the execution page. ``state`` is what the page showed at ``cursor``; each event
-    updates it and goes out as the fragments it changed. The per-chunk path escapes and frames the text,
+    updates it and goes out as the fragments it changed. The per-chunk path encodes and frames the text,
     nothing more: it runs tens of times a second per viewer."""
 
     def __init__(self, *, state: ExecutionState, user: Any, cursor: int, final_seq: int | None, backlog: Any) -> None:
@@ -113,25 +132,27 @@ class PageStream(EventStream):
         self.state = state
         self.user = user
         self.final_event: dict[str, Any] | None = None
-        #: (stage id, seq, html) of the text frame just made, for merging (see __aiter__)
+        #: (stage id, seq, text) of the text frame just made, for merging (see __aiter__)
         self._text: tuple[str, int, str] | None = None
 
     def frame(self, event: dict[str, Any]) -> bytes:
         kind, seq = event["type"], event["seq"]
         if kind == "stage:output":
-            stage = self.state.stage(event["stageId"])
+            stage_id = event["stageId"]
+            stage = self.state.stage(stage_id)
             first = stage is not None and stage.first_ms is None and event["offset"] == 0 and bool(event["output"])
             self.state.apply(event)
             if not event["output"]:
                 return b""  # an empty last chunk changes nothing on the page
-            html = output_text(event["output"])
+            message = text_message(seq, stage_id, event["output"])
             if first and stage is not None:
-                # The first text of an attempt: the head learns its time to first token in the same
-                # message (the page puts the head in place); later text is plain, merged only with text.
-                html += tight(render_to_string("executions/partials/stage_head.html", {"stage": stage, "oob": True}))
-            else:
-                self._text = (event["stageId"], seq, html)
-            return sse_message(seq, f"out-{event['stageId']}", html)
+                # The first text of an attempt: the head learns its time to first token from a fragment
+                # right after the text, with the same id (the page applies a fragment at its cursor
+                # again, never text), in the same write so that no reconnect falls between the two.
+                head = render_to_string("executions/partials/stage_head.html", {"stage": stage, "oob": True})
+                return message + sse_message(seq, "state", tight(head))
+            self._text = (stage_id, seq, event["output"])  # later text is merged with text only
+            return message
         if kind in FINAL_EVENT_TYPES:
             self.state.apply(event)
             self.final_event = event  # rendered from the database once the stream ends, below
@@ -202,7 +223,9 @@ def _final_state(user: Any, execution_id: str) -> tuple[ExecutionState, int]:
     try:
         execution = execution_get_for_user(user=user, execution_id=execution_id)
         assert execution is not None
-        return execution_state_from_db(execution), executions_active_count(user=user)
+        return execution_run_state(
+            execution=execution, state_class=ExecutionState, with_text=False
+        ), executions_active_count(user=user)
     finally:
         close_old_connections()
 
@@ -216,7 +239,7 @@ def _load(request: HttpRequest, execution_id: str) -> tuple[ExecutionState, int 
         execution = execution_get_for_user(user=request.user, execution_id=execution_id)
         if execution is None:
             return None
-        state = execution_state_from_db(execution)
+        state = execution_run_state(execution=execution, state_class=ExecutionState, with_text=False)
         for stage in state.stages:
             if stage.status == "running":
                 stage.first_ms = stage_first_token_ts(execution_id=execution.id, stage_id=stage.id)
@@ -225,7 +248,7 @@ def _load(request: HttpRequest, execution_id: str) -> tuple[ExecutionState, int 
         close_old_connections()
 
 
-async def execution_stream(request: HttpRequest, execution_id: str) -> HttpResponse:
+async def execution_stream(request: HttpRequest, execution_id: str) -> HttpResponseBase:
     if request.method != "GET":
         return HttpResponse(status=405, headers={"Allow": "GET"})
     # The cursor: the browser's own Last-Event-ID on a native reconnect, else the one the page keeps in

@@ -15,6 +15,9 @@ def test_the_cancel_button_stops_the_run(page, live):
     assert "cancelled by alice" in page.text_content("#exec-head")
     assert len(output_text(page)) < len("".join(f"tok{i} " for i in range(400)))
     assert page.is_hidden("#sc-connection")
+    # The end of the run is the server's fragments: the hint and the button are gone with it.
+    assert not page.is_visible("#esc-hint")
+    assert page.is_disabled("[data-testid=cancel-button]")
 
 
 def test_escape_cancels(page, live):

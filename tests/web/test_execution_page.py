@@ -57,6 +57,7 @@ def test_a_finished_run_has_no_stream(people):
     page = people.client(people.alice).get(f"/executions/{execution.id}/").content.decode()
     assert "sse-connect" not in page and "sse-swap" not in page
     assert 'class="cancel-form invisible"' in page
+    assert 'id="esc-hint"' not in page
 
 
 def test_a_running_run_follows_the_stream_from_the_seq_it_was_rendered_at(people, redis_url):
@@ -86,8 +87,9 @@ def test_a_running_run_follows_the_stream_from_the_seq_it_was_rendered_at(people
     page = people.client(people.alice).get(f"/executions/{execution.id}/").content.decode()
     assert f'sse-connect="/executions/{execution.id}/stream?since=4"' in page
     assert 'sse-close="done"' in page
-    assert 'sse-swap="out-first" hx-swap="beforeend' in page
+    assert 'sse-swap="out-first" hx-swap="none"' in page  # the script appends the text, never htmx
     assert 'sse-swap="state,done" hx-swap="none"' in page
+    assert '<p class="muted small hint" id="esc-hint"><kbd>Esc</kbd> cancels the run</p>' in page
     assert texts_of(page, **{"data-testid": "stage-output"}) == ["Hello <world>", ""]
     assert 'data-stage-id="first" data-status="running"' in page
     assert re.search(r'<details class="stage card fixed" id="stage-first"[^>]* open>', page)

@@ -1,8 +1,9 @@
-"""The execution page's stream: the events as HTML fragments, from the page's cursor, ending with "done"."""
+"""The execution page's stream: stage text as JSON strings, the rest as HTML fragments, from the page's
+cursor, ending with "done"."""
 
 from __future__ import annotations
 
-import html
+import json
 import time
 from typing import Any
 
@@ -10,9 +11,14 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.test import AsyncClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from executions.live.relay import EventPublisher
 from executions.models import Execution
+from executions.portal.stream import _merged, sse_message, text_message
+from tests.helpers.sse_client import parse_event_stream
+from tests.properties.strategies import model_text
 from tests.web.conftest import make_execution
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -93,12 +99,13 @@ async def read(user: str, url: str, **headers: str) -> tuple[int, list[dict[str,
 async def test_every_event_goes_out_once_as_fragments(finished_run):
     status, messages = await read("alice", f"/executions/{finished_run.id}/stream?since=0")
     assert status == 200
-    # 3 is the stage's first text and carries its head, so it goes alone (the page swaps the head); 4 is
-    # plain text; 5 is an empty last chunk.
+    # 3 is the stage's first text, and its head follows it with the same id (its time to first token);
+    # 4 is plain text; 5 is an empty last chunk, which changes nothing on the page.
     assert [(m["id"], m["event"]) for m in messages] == [
         ("1", "state"),
         ("2", "state"),
         ("3", "out-first"),
+        ("3", "state"),
         ("4", "out-first"),
         ("6", "state"),
         ("7", "state"),
@@ -106,30 +113,30 @@ async def test_every_event_goes_out_once_as_fragments(finished_run):
     ]
 
 
-async def test_text_is_escaped_and_exact(finished_run):
+async def test_text_is_a_json_string_inert_as_html_and_exact(finished_run):
     _, messages = await read("alice", f"/executions/{finished_run.id}/stream?since=0")
-    text, _, rest = messages[2]["data"].partition("<span")
-    fragments, second = "<span" + rest, messages[3]["data"]
-    assert text == "&lt;b&gt;Hi&lt;/b&gt;&#13;\n"
-    assert second == "&amp; more &lt;script&gt;x&lt;/script&gt;"
-    assert html.unescape(text) + html.unescape(second) == FIRST + SECOND
-    # The stage's first text also tells its head when the first token came: the head alone, nothing
-    # the page would have to hand to htmx.
-    assert fragments.startswith('<span class="stage-head" id="stage-first-head" data-status="running"')
-    assert fragments.endswith("</span>") and fragments.count('hx-swap-oob="true"') == 1
-    assert "\n" not in fragments  # nothing but the text may add to the output
+    first, second = messages[2]["data"], messages[4]["data"]
+    assert first == '"\\u003cb\\u003eHi\\u003c/b\\u003e\\r\\n"'  # one data line, no <, > or & in it
+    assert second == '"\\u0026 more \\u003cscript\\u003ex\\u003c/script\\u003e"'
+    assert json.loads(first) + json.loads(second) == FIRST + SECOND
+
+
+async def test_the_first_text_is_followed_by_the_heads_fragment_alone(finished_run):
+    _, messages = await read("alice", f"/executions/{finished_run.id}/stream?since=0")
+    head = messages[3]["data"]
+    assert head.startswith('<span class="stage-head" id="stage-first-head" data-status="running"')
+    assert head.endswith("</span>") and head.count('hx-swap-oob="true"') == 1
+    assert "100 ms" not in head and 'data-first="' in head  # when the first token came, for the ticker
 
 
 async def test_a_chunk_that_arrives_alone_goes_out_alone(finished_run):
     _, messages = await read("alice", f"/executions/{finished_run.id}/stream?since=3")
-    assert [(m["id"], m["event"], m["data"]) for m in messages[:1]] == [
-        ("4", "out-first", "&amp; more &lt;script&gt;x&lt;/script&gt;")
-    ]
+    assert [(m["id"], m["event"], json.loads(m["data"])) for m in messages[:1]] == [("4", "out-first", SECOND)]
 
 
 async def test_state_fragments_update_heads_notes_and_announce(finished_run):
     _, messages = await read("alice", f"/executions/{finished_run.id}/stream?since=0")
-    started, completed, skipped = messages[1]["data"], messages[4]["data"], messages[5]["data"]
+    started, completed, skipped = messages[1]["data"], messages[5]["data"], messages[6]["data"]
     assert '<span id="sc-announce" hx-swap-oob="innerHTML">Stage First started.</span>' in started
     assert 'data-testid="execution-status" data-status="running"' in started
     assert 'id="stage-first-head" data-status="completed"' in completed
@@ -145,6 +152,7 @@ async def test_done_reads_the_final_state_back_and_updates_the_navigation(finish
     assert 'id="stage-second-head" data-status="skipped"' in done
     assert '<span class="count" id="nav-running-count" hx-swap-oob="true">0</span>' in done
     assert "The run succeeded." in done
+    assert '<p class="muted small hint invisible" id="esc-hint" hx-swap-oob="true">' in done
 
 
 async def test_the_stream_resumes_after_the_cursor(finished_run):
@@ -172,8 +180,6 @@ async def test_a_bad_cursor_is_400(finished_run):
 
 
 def test_merging_joins_only_consecutive_text_of_one_stage():
-    from executions.portal.stream import _merged, sse_message
-
     state = sse_message(3, "state", "<b>s</b>")
     items = [
         (b"x", ("a", 1, "one ")),
@@ -184,8 +190,18 @@ def test_merging_joins_only_consecutive_text_of_one_stage():
         (b"", None),
     ]
     assert _merged(items) == [
-        sse_message(2, "out-a", "one two "),
-        sse_message(4, "out-b", "other"),
+        text_message(2, "a", "one two "),
+        text_message(4, "b", "other"),
         state,
-        sse_message(5, "out-a", "three"),
+        text_message(5, "a", "three"),
     ]
+
+
+@given(model_text, st.integers(1, 10**9))
+def test_a_text_message_carries_any_text_exactly(text: str, seq: int) -> None:
+    """Parsed as a browser's EventSource parses it (a CR or LF ends a line there), then JSON.parse'd: the
+    very text, whatever newlines, CRs, NULs, U+2028 or astral characters it holds; and no markup."""
+    (message,) = parse_event_stream(text_message(seq, "draft", text).decode("utf-8"))
+    assert (message.id, message.event) == (str(seq), "out-draft")
+    assert json.loads(message.data) == text
+    assert not set("<>&\r\n") & set(message.data)
