@@ -154,7 +154,7 @@ def _execution_end(*, execution_id: str, expected: str, status: str, reason: str
         )
         for row in open_rows:
             stage = wire.StageState(id=row.stage_id, status=row.status)
-            wire.settle_stage(stage, status, reason)
+            wire.settle_stage(stage, status, reason, event["ts"])
             fields: dict[str, object] = {"status": stage.status, "error": stage.error}
             if row.stage_id in texts:
                 fields.update(output=texts[row.stage_id], output_length=len(texts[row.stage_id]), ended_at=ended_at)

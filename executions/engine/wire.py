@@ -273,16 +273,16 @@ def _apply_execution_event(state: RunState, event: Event) -> None:
     elif kind in FINAL_EVENT_TYPES:
         state.status, state.ended_ms, state.error = final_event_status(event), event["ts"], final_event_error(event)
         for stage in state.stages:
-            settle_stage(stage, state.status, state.error)
+            settle_stage(stage, state.status, state.error, event["ts"])
 
 
-def settle_stage(stage: StageState, execution_status: str, reason: str) -> None:
+def settle_stage(stage: StageState, execution_status: str, reason: str, ended_ms: int | None) -> None:
     """What an ended run leaves of a stage that had not ended: no stage of an ended run stays pending
-    or running. One that was streaming keeps its text and says why it stopped."""
+    or running. One that was streaming keeps its text, ends when the run did and says why it stopped."""
     if stage.is_final:
         return
     if stage.status == "running":
-        stage.status, stage.retry_error = "cancelled", ""
+        stage.status, stage.retry_error, stage.ended_ms = "cancelled", "", ended_ms
         stage.error = reason or execution_status
     elif execution_status in ("cancelled", "interrupted"):
         stage.status = "cancelled"
