@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from executions import stream_hub
+from executions.live import hub as stream_hub
 from executions.live.hub import active_tails, tail_for
 from executions.live.relay import EventPublisher
 from executions.live.sse import sse_frame
