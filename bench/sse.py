@@ -19,7 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-FINAL_TYPES = frozenset({"execution:completed", "execution:cancelled", "execution:failed", "execution:interrupted"})
+from executions.engine.wire import FINAL_EVENT_TYPES
+
+FINAL_TYPES = FINAL_EVENT_TYPES
 READ_SIZE = 65536
 
 #: called on each stage:output with (arrival epoch seconds, seq, stage id, the stage's length after it)

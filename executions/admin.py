@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from executions.auth import AuthenticatedHttpRequest
+from executions.engine import wire
 from executions.engine.errors import PipelineConfigError, UnknownPipelineError
 from executions.engine.formatting import format_cost, format_duration
 from executions.engine.loader import list_pipelines
@@ -202,7 +203,7 @@ class ExecutionAdmin(ReviewOnly, admin.ModelAdmin):
 
     @admin.display(description="portal")
     def live(self, obj: Execution) -> str:
-        return _portal_link(obj.id, "watch live" if obj.status in ("queued", "running") else "open")
+        return _portal_link(obj.id, "watch live" if obj.status in wire.ACTIVE_EXECUTION_STATUSES else "open")
 
     @admin.display(description="duration")
     def duration(self, obj: Execution) -> str:
@@ -231,7 +232,9 @@ class ExecutionAdmin(ReviewOnly, admin.ModelAdmin):
     def cancel_runs(self, request: HttpRequest, queryset: QuerySet[Execution]) -> None:
         reason = f"cancelled by {request.user.get_username()} (admin)"
         done = [
-            e for e in queryset.filter(status__in=("queued", "running")) if execution_cancel(execution=e, reason=reason)
+            e
+            for e in queryset.filter(status__in=sorted(wire.ACTIVE_EXECUTION_STATUSES))
+            if execution_cancel(execution=e, reason=reason)
         ]
         skipped = queryset.count() - len(done)
         self.message_user(request, f"Cancelled {len(done)} execution(s).", messages.SUCCESS)

@@ -199,7 +199,7 @@ def execution_detail(request: HttpRequest, execution_id: UUID) -> HttpResponse:
     # Open: what there is to read, and the stage running or about to run. That one is open before it
     # starts, so its panel opening never pushes the page down while the run streams; a stage further
     # down opens itself when it starts.
-    upcoming = next((s.id for s in state.stages if s.status in ("pending", "running")), None) if active else None
+    upcoming = next((s.id for s in state.stages if not s.is_final), None) if active else None
     cards = []
     for stage in state.stages:
         length = stage.output_length

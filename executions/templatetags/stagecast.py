@@ -10,6 +10,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from executions.engine import wire
 from executions.engine.conditions import describe_condition
 from executions.engine.formatting import format_cost, format_duration
 from executions.portal.presenters import EXECUTION_LABELS
@@ -45,7 +46,7 @@ def run_duration(execution: Any) -> str:
 
 @register.filter
 def run_cost(execution: Any) -> str:
-    if execution.status in ("queued", "running"):
+    if execution.status in wire.ACTIVE_EXECUTION_STATUSES:
         return "—"
     return format_cost(execution.total_cost, "tool") if execution.total_cost else "—"
 
