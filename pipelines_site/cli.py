@@ -18,9 +18,6 @@ def checkout_dir() -> Path | None:
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipelines_site.settings")
-    # settings.py sends a management command's log lines to stderr, since its stdout is its output
-    # (`runpipeline --json`, `createapitoken`), but tells one by an argv[0] of manage.py or django-admin.
-    os.environ.setdefault("LOG_STREAM", "stderr")
     if checkout_dir() is None:
         # Installed, the settings' defaults (.stagecast/ and pipelines/ beside the package) would be inside
         # site-packages: here they are the current directory's, as ARCHITECTURE.md writes them. Absolute,

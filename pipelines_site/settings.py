@@ -226,7 +226,7 @@ if EVENT_RETENTION_DAYS < 0:
 # readable text on a development instance. The servers (Daphne, Celery) log to stdout; a management
 # command logs to stderr, because its stdout is its output (`runpipeline --json`, `createapitoken`).
 LOG_FORMAT = envchoice("LOG_FORMAT", "text" if DEBUG else "json", ("json", "text"))
-_MANAGEMENT_COMMAND = Path(sys.argv[0]).name in ("manage.py", "django-admin")
+_MANAGEMENT_COMMAND = Path(sys.argv[0]).name in ("manage.py", "django-admin", "stagecast")
 LOG_STREAM = envchoice("LOG_STREAM", "stderr" if _MANAGEMENT_COMMAND else "stdout", ("stdout", "stderr"))
 LOGGING = {
     "version": 1,

@@ -18,6 +18,8 @@ PRELOADED = (
     "anthropic",
     "openai",
     "google.genai",
+    # the price database (about 0.4 s to load): a pool child's first priced stage must not pay it
+    "genai_prices.data",
     "executions.engine.providers.anthropic",
     "executions.engine.providers.openai",
     "executions.engine.providers.google",
