@@ -232,14 +232,10 @@ def execution_history(
 
 def stage_first_token_ts(*, execution_id: Any, stage_id: str) -> int | None:
     """When a running stage's current attempt streamed its first text (ms since the epoch), from the
-    stored log; None when nothing is stored yet. Read once per page, never per event."""
-    rows = ExecutionEvent.objects.filter(
-        execution_id=execution_id, type__in=("stage:output", "stage:retrying"), payload__stageId=stage_id
-    ).order_by("-seq")
-    first: int | None = None
-    for kind, offset, ts in rows.values_list("type", "payload__offset", "ts").iterator():
-        if kind == "stage:retrying":
-            break  # an earlier attempt's text was voided: its first token does not count
-        if offset == 0:
-            first = ts
-    return first
+    stored log — the ``first_ms`` the reducer would give, in two indexed reads instead of a fold of the
+    stage's text; None when nothing is stored yet. Read once per viewer, never per event."""
+    events = ExecutionEvent.objects.filter(execution_id=execution_id, payload__stageId=stage_id)
+    # An earlier attempt's text was voided by its retry: its first token does not count.
+    retried = events.filter(type="stage:retrying").order_by("-seq").values_list("seq", flat=True).first() or 0
+    texts = events.filter(type="stage:output", seq__gt=retried).exclude(payload__output="").order_by("seq")
+    return texts.values_list("ts", flat=True).first()

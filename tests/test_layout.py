@@ -148,12 +148,24 @@ def test_the_worker_and_the_web_rooms_do_not_reach_into_each_other() -> None:
     assert crossings == []
 
 
+def _compares_offset_with_zero(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Compare) or len(node.comparators) != 1:
+        return False
+    left, right = node.left, node.comparators[0]
+    named_offset = (
+        (isinstance(left, ast.Subscript) and isinstance(left.slice, ast.Constant) and left.slice.value == "offset")
+        or (isinstance(left, ast.Name) and left.id == "offset")
+        or (isinstance(left, ast.Attribute) and left.attr == "offset")
+    )
+    return named_offset and isinstance(right, ast.Constant) and right.value == 0
+
+
 def test_the_stage_text_fold_is_written_once() -> None:
-    """Rebuilding a stage's text from its chunks (offset 0 starts an attempt afresh) lives in the wire
-    model alone; everything else calls it."""
-    writers = []
-    for name, path in MODULES.items():
-        text = path.read_text()
-        if '["offset"] == 0' in text or '["offset"] == 0' in text or "offset == 0 and" in text:
-            writers.append(name)
+    """Rebuilding a stage's text from its chunks (a chunk at offset 0 starts an attempt afresh) lives in
+    the wire model alone: no other module asks whether a chunk's offset is 0."""
+    writers = sorted(
+        name
+        for name, path in MODULES.items()
+        if any(_compares_offset_with_zero(node) for node in ast.walk(ast.parse(path.read_text())))
+    )
     assert writers == ["executions.engine.wire"]

@@ -140,8 +140,10 @@ class PageStream(EventStream):
         if kind == "stage:output":
             stage_id = event["stageId"]
             stage = self.state.stage(stage_id)
-            first = stage is not None and stage.first_ms is None and event["offset"] == 0 and bool(event["output"])
+            before = stage.first_ms if stage is not None else None
             self.state.apply(event)
+            # The reducer sets first_ms on an attempt's first text: that is when the head has news.
+            first = stage is not None and before is None and stage.first_ms is not None
             if not event["output"]:
                 return b""  # an empty last chunk changes nothing on the page
             message = text_message(seq, stage_id, event["output"])
