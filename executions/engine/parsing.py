@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from executions.engine.surrogates import storable
+
 from .context import describe_miss, split_path, walk
 from .errors import OutputParseError
 from .json_extract import extract_json, find_fences
@@ -82,6 +84,7 @@ def parse_output(text: str, spec: dict[str, Any] | None, where: str) -> Any:
     try:
         parsed = parse_markdown(text) if fmt == "markdown" else extract_json(text)
         extract = (spec or {}).get("extract") or []
-        return _apply_extract(parsed, extract) if extract else parsed
+        # JSON escapes can spell what no store holds ("\u0000", half a surrogate pair): mended as text is.
+        return storable(_apply_extract(parsed, extract) if extract else parsed)
     except OutputParseError as err:
         raise OutputParseError(f"{where}: {err.message}" if where else err.message) from None

@@ -19,7 +19,7 @@ from executions.engine.errors import StagecastError, StageTimeoutError, error_me
 from executions.engine.parsing import parse_output
 from executions.engine.resolve import ResolvedStage
 from executions.engine.retry import DEFAULT_RETRY_BASE_DELAY_S, retry_delay_s
-from executions.engine.surrogates import SurrogateMender
+from executions.engine.surrogates import SurrogateMender, without_nul
 from executions.engine.templates import render_template
 from executions.engine.types import (
     Delta,
@@ -151,12 +151,15 @@ class StageRunner:
                 stream = provider.stream(request)
                 try:
                     # The hot path: one iteration per token. Append and hand on; nothing else (the
-                    # mender only looks at non-ASCII text, and isascii() is a flag check).
+                    # mender only looks at non-ASCII text, and isascii() is a flag check; the NUL
+                    # test is one memchr).
                     async for delta in stream:
                         if type(delta) is TextDelta:
                             text = delta.text
                             if not text.isascii() or mender.held:
                                 text = mender.feed(text)
+                            if "\x00" in text:
+                                text = without_nul(text)
                             if not text:
                                 continue
                             if first_token_at is None:

@@ -1,4 +1,5 @@
-"""Model text as Python receives it may hold UTF-16 surrogates, which no UTF-8 consumer accepts.
+"""Model text as Python receives it may hold UTF-16 surrogates, which no UTF-8 consumer accepts, and NUL,
+which PostgreSQL does not store.
 
 A provider's JSON may escape a character as ``"\\ud83d\\ude00"``; a server that cuts its deltas by
 UTF-16 units (JavaScript, Java) can put the two halves in two deltas, and ``json.loads`` turns each half
@@ -11,9 +12,27 @@ becomes its character again, and a surrogate with no partner becomes U+FFFD.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
+
+
+def without_nul(text: str) -> str:
+    """NUL as U+FFFD: PostgreSQL's text and jsonb cannot hold U+0000 ("unsupported Unicode escape
+    sequence"), so a model that sends one would lose the run's record on a team server."""
+    return text.replace("\x00", REPLACEMENT)
+
+
+def storable(value: Any) -> Any:
+    """A parsed JSON value whose every string (keys too) is mended: no NUL, no lone surrogate."""
+    if isinstance(value, str):
+        return without_nul(mend_surrogates(value)) if "\x00" in value or not value.isascii() else value
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    return value
 
 
 def has_surrogates(text: str) -> bool:

@@ -107,8 +107,10 @@ class ExecutionRecorder:
         """Returns once everything handed over so far is in the database (a test's snapshot point)."""
         stored = threading.Event()
         self._queue.put(("barrier", stored))
-        if not stored.wait(timeout) and self._error is None:
-            raise TimeoutError(f"execution {self.execution_id}: the record was not written in {timeout} s")
+        deadline = time.monotonic() + timeout
+        while not stored.wait(0.05) and self._thread.is_alive():  # a writer that died sets nothing
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {self.execution_id}: the record was not written in {timeout} s")
         if self._error is not None:
             raise self._error
 

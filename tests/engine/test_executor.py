@@ -331,3 +331,13 @@ async def test_agent_cli_stages_share_a_temp_dir_removed_at_the_end_a_stage_cwd_
     await executor.run()
     assert cwds[:3] == [given, given, own]
     assert os.path.isdir(given)
+
+
+async def test_a_nul_from_the_model_arrives_as_a_replacement_character():
+    """PostgreSQL cannot store U+0000 in text or jsonb: the engine mends it where it mends surrogates,
+    so a team server keeps the run's record (found by the snapshot property test on PostgreSQL)."""
+    provider = ScriptedProvider(["a\x00b", "\x00"])
+    r = await run(pipeline({}), provider)
+    assert output_of(r.events, "s1") == "a\ufffdb\ufffd"
+    assert r.outcome.stages["s1"].output == "a\ufffdb\ufffd"
+    assert_wire_contract(r.events)

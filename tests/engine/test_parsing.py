@@ -223,3 +223,11 @@ def test_parse_output_with_format_markdown_and_extract_from_it():
     spec = {"format": "markdown", "extract": [{"name": "a", "path": "sections.A"}]}
     assert parse_output("# A\nbody", spec, "p") == {"sections": {"A": "body"}, "codeBlocks": [], "a": "body"}
     assert parse_output("no headings at all", {"format": "markdown"}, "p") == {"sections": {}, "codeBlocks": []}
+
+
+def test_json_escapes_for_what_no_store_holds_are_mended():
+    """``\\u0000`` and half a surrogate pair parse into strings PostgreSQL and UTF-8 refuse."""
+    from executions.engine.parsing import parse_output
+
+    data = parse_output('{"a\\u0000": ["\\u0000x", "\\ud83d"], "b": 1}', {"format": "json"}, "")
+    assert data == {"a\ufffd": ["\ufffdx", "\ufffd"], "b": 1}
