@@ -62,6 +62,10 @@ class Execution(models.Model):
     error = models.TextField(blank=True)
     #: when retention deleted its event log (all but the final event); its stages keep their output
     events_pruned_at = models.DateTimeField(null=True, blank=True)
+    #: a re-run's origin: the execution it was made from, and the first stage it ran again (the ones
+    #: before it were reused from the parent, byte for byte)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
+    from_stage = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

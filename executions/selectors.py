@@ -47,6 +47,9 @@ def execution_summary(execution: Execution) -> dict[str, Any]:
         "error": execution.error or None,
         # Set once retention pruned its event log: the stream then replays only the final event.
         "eventsPrunedAt": _iso(execution.events_pruned_at),
+        # A re-run's origin (executions/reruns.py): null for a run of a pipeline.
+        "parentId": str(execution.parent_id) if execution.parent_id else None,
+        "fromStage": execution.from_stage or None,
         "url": f"/executions/{execution.id}/",
     }
 

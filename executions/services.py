@@ -80,8 +80,13 @@ def execution_enqueue(
     """Creates a queued execution and hands it to a worker once the rows are committed."""
     with transaction.atomic():
         execution = execution_create(pipeline=pipeline, input=input, overrides=overrides, user=user)
-        transaction.on_commit(lambda: current_app.send_task(RUN_EXECUTION_TASK, args=[str(execution.id)]))
+        execution_queue_on_commit(execution)
     return execution
+
+
+def execution_queue_on_commit(execution: Execution) -> None:
+    """Hands a queued execution to a worker once its rows are committed (a worker must find them)."""
+    transaction.on_commit(lambda: current_app.send_task(RUN_EXECUTION_TASK, args=[str(execution.id)]))
 
 
 def execution_cancel(*, execution: Execution, reason: str) -> bool:

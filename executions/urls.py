@@ -1,5 +1,6 @@
 from django.urls import path, register_converter
 
+from executions.api import reruns
 from executions.api import views as api
 from executions.live import sse
 from executions.portal import stream as page_stream
@@ -29,6 +30,7 @@ api_urlpatterns = [
     path("executions/<str:execution_id>/events", sse.execution_events, name="api-execution-events"),
     path("executions/<str:execution_id>/stages/<str:stage_id>/output", api.stage_output, name="api-stage-output"),
     path("executions/<str:execution_id>/cancel", api.execution_cancel_view, name="api-execution-cancel"),
+    path("executions/<str:execution_id>/rerun", reruns.execution_rerun_view, name="api-execution-rerun"),
 ]
 
 # The portal's pages (login required; another user's execution is 404), mounted at the site root.

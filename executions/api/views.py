@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
+from executions.api.body import MAX_INPUT_CHARS, json_object_body, text_field_error
 from executions.auth import AuthenticatedHttpRequest, api_error, api_view
 from executions.engine.errors import PipelineConfigError, UnknownPipelineError
 from executions.engine.loader import PipelineEntry, find_pipeline, list_pipelines
-from executions.engine.surrogates import has_surrogates
 from executions.engine.types import CLI_TOOLS, RUN_MODES, RunOverrides
 from executions.models import ExecutionStatus
 from executions.selectors import execution_get_for_user, execution_list, execution_snapshot, stage_output_full
 from executions.services import execution_cancel, execution_enqueue, pipeline_get
-
-MAX_INPUT_CHARS = 1_000_000
 
 
 def _pipeline_json(entry: PipelineEntry) -> dict[str, Any]:
@@ -51,20 +47,9 @@ def pipeline_detail(request: AuthenticatedHttpRequest, pipeline_id: str) -> Http
 
 
 def _parse_run_body(request: HttpRequest) -> tuple[dict[str, Any] | None, HttpResponse | None]:
-    content_type = request.content_type or ""
-    if content_type != "application/json":
-        return None, api_error(415, "unsupported_media_type", "send the body as application/json")
-    try:
-        raw = request.body
-    except RequestDataTooBig:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        return None, api_error(413, "body_too_large", f"the request body is over {limit:,} bytes")
-    try:
-        body = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return None, api_error(400, "bad_json", f"the body is not valid JSON: {exc}")
-    if not isinstance(body, dict):
-        return None, api_error(400, "bad_body", "the body must be a JSON object: {input, mode?, tool?}")
+    body, error = json_object_body(request, "{input, mode?, tool?}")
+    if error is not None or body is None:
+        return None, error
     unknown = sorted(set(body) - {"input", "mode", "tool"})
     if unknown:
         return None, api_error(
@@ -72,13 +57,9 @@ def _parse_run_body(request: HttpRequest) -> tuple[dict[str, Any] | None, HttpRe
         )
     if "input" not in body:
         return None, api_error(400, "missing_input", "input is required (the text the pipeline runs on)")
-    if not isinstance(body["input"], str):
-        return None, api_error(400, "bad_input", "input must be a string")
-    if has_surrogates(body["input"]):
-        # JSON may escape half of a UTF-16 pair ("\ud83d"); no UTF-8 store or stream can hold it.
-        return None, api_error(400, "bad_input", "input must be Unicode text; it holds a lone UTF-16 surrogate")
-    if len(body["input"]) > MAX_INPUT_CHARS:
-        return None, api_error(413, "input_too_long", f"input is over {MAX_INPUT_CHARS:,} characters")
+    input_error = text_field_error(body["input"], "input", MAX_INPUT_CHARS)
+    if input_error is not None:
+        return None, input_error
     mode, tool = body.get("mode"), body.get("tool")
     if mode is not None and mode not in RUN_MODES:
         return None, api_error(400, "bad_mode", f"mode must be one of {', '.join(RUN_MODES)}")

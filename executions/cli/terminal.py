@@ -20,6 +20,8 @@ def stage_summary(result: dict[str, Any]) -> str:
     usage = result.get("usage") or {}
     input_tokens, output_tokens = usage.get("inputTokens", 0), usage.get("outputTokens", 0)
     duration, ttft = result.get("duration") or 0.0, result.get("timeToFirstToken")
+    if result.get("reusedFrom"):
+        return f"reused from {result['reusedFrom']} (no model call)"
     parts = [f"completed in {format_duration(duration)}"]
     if input_tokens or output_tokens:
         parts.append(f"{input_tokens:,} in / {output_tokens:,} out tokens")

@@ -25,6 +25,7 @@ from executions.engine.context import RunContext, StageState
 from executions.engine.delivery import EventEmitter
 from executions.engine.errors import StagecastError, error_message
 from executions.engine.outcome import summarize
+from executions.engine.replay import replay_stage
 from executions.engine.resolve import ResolvedStage, resolve_stage
 from executions.engine.retry import DEFAULT_RETRY_BASE_DELAY_S
 from executions.engine.secrets import mask_secrets, mask_value, normalize_secrets, pipeline_secrets
@@ -33,6 +34,7 @@ from executions.engine.types import (
     EventSink,
     ExecutionOutcome,
     PipelineConfig,
+    ReusedStage,
     RunOverrides,
     StageOutcome,
     StageRef,
@@ -77,6 +79,7 @@ class PipelineExecutor:
         retry_base_delay_s: float = DEFAULT_RETRY_BASE_DELAY_S,
         work_dir: str | None = None,
         secrets: Sequence[str] = (),
+        reuse: Mapping[str, ReusedStage] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.input = input
@@ -92,6 +95,8 @@ class PipelineExecutor:
         self._flush_bytes = flush_bytes
         self._retry_base_delay_s = retry_base_delay_s
         self._work_dir = work_dir
+        #: stages a re-run takes from an earlier run: no model call, the same events as a run
+        self._reuse = dict(reuse or {})
         self._secrets = normalize_secrets([*pipeline_secrets(pipeline, self._env), *secrets])
         self._emitter = EventEmitter(self.execution_id, on_event or _ignore, self._secrets)
         self._cancel_reason: str | None = None
@@ -182,6 +187,12 @@ class PipelineExecutor:
                 raise _Cancelled
             if stage is None:
                 return status, error
+            reused = self._reuse.get(stage.ref.id)
+            if reused is not None and status == "success":
+                # Taken as it was: its conditions were met (or not) in the run it comes from, and an
+                # earlyExit there does not end this run, which was asked to go on from a later stage.
+                self._replay(stage, reused, len(resolved), ctx)
+                continue
             if status != "success":
                 # An earlier stage ended the run (failure or early exit): the rest never run.
                 early = self._early_exit_id
@@ -250,6 +261,14 @@ class PipelineExecutor:
             completed["data"] = data  # parsed JSON (output.format json): optional, for its readers
         emit("stage:completed", **completed)
         return None
+
+    def _replay(self, stage: ResolvedStage, reused: ReusedStage, total: int, ctx: RunContext) -> None:
+        if reused.status == "skipped":
+            self._skip(stage.ref, reused.reason or f"skipped in {reused.source}", ctx)
+            return
+        outcome = replay_stage(self._emitter.emit, stage.ref, reused, index=stage.index, total=total)
+        self._stages[stage.ref.id] = outcome
+        ctx.stages[stage.ref.id] = StageState(status="completed", output=reused.output, data=reused.data)
 
     # --- events --------------------------------------------------------------------------------------
 

@@ -170,6 +170,23 @@ class ExecutionOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class ReusedStage:
+    """A stage a re-run takes from an earlier execution instead of calling its model: its text and
+    parsed data byte for byte, or the reason it was skipped there."""
+
+    #: the execution it comes from
+    source: str
+    #: completed | skipped
+    status: str
+    output: str = ""
+    data: Any = None
+    reason: str = ""
+    provider: str = ""
+    model: str = ""
+    finish_reason: str = "stop"
+
+
+@dataclass(frozen=True, slots=True)
 class RunOverrides:
     """``--mode api|cli|local`` and ``--tool``: run every stage on that kind of model."""
 

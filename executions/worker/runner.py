@@ -33,6 +33,7 @@ from executions.live.relay import (
     wait_for_cancel,
 )
 from executions.models import Execution, ExecutionStatus
+from executions.reruns import execution_reuse
 from executions.worker.recorder import ExecutionRecorder
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,7 @@ def execution_run(*, execution_id: str) -> str | None:
         execution_id=execution_id,
         on_event=fan_out(live, recorder),
         overrides=execution.overrides,
+        reuse=execution_reuse(execution=execution),
     )
     try:
         outcome = asyncio.run(_run_with_cancel_and_lease(executor, execution_id, recorder))

@@ -57,6 +57,16 @@ def test_cancel_of_another_users_execution_is_404_and_changes_nothing(p, client)
     assert Execution.objects.get(pk=execution.pk).status == "queued"
 
 
+def test_a_rerun_of_another_users_execution_is_404_and_creates_nothing(p, client):
+    execution = alices_execution(p)
+    count = Execution.objects.count()
+    response = client.post(
+        f"/api/executions/{execution.id}/rerun", data="{}", content_type="application/json", **bearer(p.bob_token)
+    )
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
+    assert Execution.objects.count() == count
+
+
 def test_staff_and_the_owner_see_it(p, client):
     execution = alices_execution(p)
     for user in (p.alice, p.carol):

@@ -137,3 +137,34 @@ def test_wrong_usage_is_a_clear_error(tmp_path: Path, fake_anthropic: FakeModelS
     assert done.returncode == code
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_rerun_from_a_stage_reuses_the_ones_before_it_without_a_model_call(
+    tmp_path: Path, fake_anthropic: FakeModelServer
+) -> None:
+    argv, env = command(tmp_path, fake_anthropic, "--input", "[fake:text=Dr|aft]", "--json")
+    first = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    parent_id = json.loads(first.stdout.splitlines()[0])["executionId"]
+    calls = len(fake_anthropic.calls)
+    rerun = [sys.executable, "manage.py", "runpipeline", "--rerun", parent_id, "--from", "polish", "--json"]
+    done = subprocess.run(rerun, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert_wire_contract(events)
+    assert len(fake_anthropic.calls) - calls == 1  # polish alone
+    completed = [e["result"] for e in events if e["type"] == "stage:completed"]
+    assert completed[0]["reusedFrom"] == parent_id and "reusedFrom" not in completed[1]
+    draft = "".join(e["output"] for e in events if e["type"] == "stage:output" and e["stageId"] == "draft")
+    assert draft == "Draft"
+    # Wrong use says what was wrong: exit 2 for usage, 1 for a re-run the run does not allow.
+    for args, code, message in [
+        (["--rerun", "not-an-id"], 2, "no execution not-an-id"),
+        (["--rerun", parent_id, "--from", "nope"], 1, "no stage 'nope'"),
+        (["--from", "polish", "x.yaml"], 2, "--from goes with --rerun"),
+    ]:
+        bad = subprocess.run(
+            [sys.executable, "manage.py", "runpipeline", *args], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert bad.returncode == code, (args, bad.stderr)
+        assert message in " ".join(bad.stderr.split()), (args, bad.stderr)

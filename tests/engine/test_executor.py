@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from executions.engine.errors import ProviderHTTPError
-from executions.engine.types import FinishDelta, Usage, fan_out
+from executions.engine.types import FinishDelta, ReusedStage, Usage, fan_out
 from tests.helpers.engine import make_executor, pipeline, run
 from tests.helpers.scripted_provider import Gate, ScriptedProvider
 from tests.helpers.wire import Recorder, assert_wire_contract, chunks, output_of, types
@@ -341,3 +341,29 @@ async def test_a_nul_from_the_model_arrives_as_a_replacement_character():
     assert output_of(r.events, "s1") == "a\ufffdb\ufffd"
     assert r.outcome.stages["s1"].output == "a\ufffdb\ufffd"
     assert_wire_contract(r.events)
+
+
+async def test_reused_stages_replay_as_events_with_no_model_call():
+    """A re-run's reused stages: started, their text in contract-sized chunks (a long multi-byte one is
+    cut between characters), completed with reusedFrom and no cost; a reused skip stays a skip; a later
+    stage's template sees the reused text and data."""
+    long_text = "日本語😀" * 2000  # 26,000 bytes of UTF-8
+    provider = ScriptedProvider(["fresh"])
+    p = pipeline({}, {"output": {"format": "json"}}, {}, {"prompt": "{{stages.s1.output}}|{{stages.s2.data.k}}"})
+    reuse = {
+        "s1": ReusedStage(source="parent-1", status="completed", output=long_text, provider="p", model="m"),
+        "s2": ReusedStage(source="parent-1", status="completed", output='{"k": "v"}', data={"k": "v"}),
+        "s3": ReusedStage(source="parent-1", status="skipped", reason="runIf not met: input equals x"),
+    }
+    r = await run(p, provider, reuse=reuse)
+    assert_wire_contract(r.events)
+    assert len(provider.calls) == 1 and provider.requests[0].prompt == long_text + "|v"
+    assert output_of(r.events, "s1") == long_text
+    assert len([c for c in chunks(r.events) if c[0] == "s1"]) == 7
+    completed = [e for e in r.events if e["type"] == "stage:completed"]
+    assert [e["result"].get("reusedFrom") for e in completed] == ["parent-1", "parent-1", None]
+    assert [e["result"]["cost"] for e in completed[:2]] == [0.0, 0.0]
+    assert completed[1]["data"] == {"k": "v"}
+    skipped = next(e for e in r.events if e["type"] == "stage:skipped")
+    assert (skipped["stage"]["id"], skipped["reason"]) == ("s3", "runIf not met: input equals x")
+    assert r.outcome.status == "success"

@@ -80,7 +80,8 @@ def assert_wire_contract(events: list[dict[str, Any]]) -> None:
             assert sid in open_stages
             open_stages.discard(sid)
             if t == "stage:completed":
-                assert set(e["result"]) == RESULT_FIELDS
+                # reusedFrom: a re-run's stage taken from the run it names (no model call, cost 0)
+                assert set(e["result"]) - {"reusedFrom"} == RESULT_FIELDS
         elif t == "execution:completed":
             assert set(e["result"]) - {"error"} == {"status", "summary"}
             assert ("error" in e["result"]) == (e["result"]["status"] == "failed")
