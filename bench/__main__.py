@@ -1,6 +1,6 @@
 """``python -m bench [NAME …] [--quick] [--no-browser] [--no-write] [--check]``
 
-Runs the benchmarks (all, or those named: latency, overhead, fanout, memory, browser, local), prints
+Runs the benchmarks (all, or those named: latency, overhead, fanout, memory, browser, local, rerun), prints
 each one's figures, rewrites its section of BENCHMARKS.md (the ``--quick`` block or the full one), and
 ends with the one summary line ARCHITECTURE.md "Budgets" fixes. Exit status: 1 when a benchmark could
 not run; with ``--check``, 2 when a budget was missed.
@@ -17,11 +17,11 @@ import traceback
 from datetime import UTC, datetime
 from types import ModuleType
 
-from . import browser, fanout, latency, local, memory, overhead, report
+from . import browser, fanout, latency, local, memory, overhead, report, rerun
 from .common import commit, load_average, machine
 from .stack import remove_template, shared
 
-MODULES: list[ModuleType] = [latency, overhead, fanout, memory, browser, local]
+MODULES: list[ModuleType] = [latency, overhead, fanout, memory, browser, local, rerun]
 BY_NAME = {m.NAME: m for m in MODULES}
 
 

@@ -68,6 +68,18 @@ PIPELINES = {
             model: { provider: anthropic, model: claude-haiku-4-5, maxTokens: 64000 }
             prompt: "second: {{input}}"
     """,
+    "bench-five": """
+        id: bench-five
+        name: Bench, five stages
+        defaults:
+          model: { provider: anthropic, model: claude-haiku-4-5, maxTokens: 64000 }
+        stages:
+          - { id: one, prompt: "one: {{input}}" }
+          - { id: two, prompt: "two: {{input}}" }
+          - { id: three, prompt: "three: {{input}}" }
+          - { id: four, prompt: "four: {{input}}" }
+          - { id: five, prompt: "five: {{input}}" }
+    """,
     "bench-gated": """
         id: bench-gated
         name: Bench, one stage, gated model
