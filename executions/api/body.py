@@ -1,5 +1,6 @@
-"""Request bodies at the API's boundary: JSON objects only, within the size limit, text that any store
-and stream can hold; every refusal the error envelope with what was wrong and where."""
+"""Request bodies at the API's boundary (JSON objects only, within the size limit, text that any store
+and stream can hold; every refusal the error envelope with what was wrong and where), and the run
+contract's answer, which a run and a re-run share."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from executions.auth import api_error
 from executions.engine.surrogates import has_surrogates
+from executions.models import Execution
 
 MAX_INPUT_CHARS = 1_000_000
 
@@ -45,3 +47,15 @@ def text_field_error(value: Any, where: str, max_chars: int) -> HttpResponse | N
     if len(value) > max_chars:
         return api_error(413, "input_too_long", f"{where} is over {max_chars:,} characters")
     return None
+
+
+def run_accepted(execution: Execution) -> JsonResponse:
+    """``202 {executionId, url, eventsUrl}``: the execution is queued; follow it there."""
+    return JsonResponse(
+        {
+            "executionId": str(execution.id),
+            "url": f"/executions/{execution.id}/",
+            "eventsUrl": f"/api/executions/{execution.id}/events",
+        },
+        status=202,
+    )

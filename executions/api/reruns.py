@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 
-from executions.api.body import MAX_INPUT_CHARS, json_object_body, text_field_error
+from executions.api.body import MAX_INPUT_CHARS, json_object_body, run_accepted, text_field_error
 from executions.auth import AuthenticatedHttpRequest, api_error, api_view
 from executions.reruns import EDITABLE, RerunRefused, execution_rerun
 from executions.selectors import execution_get_for_user
@@ -60,11 +60,4 @@ def execution_rerun_view(request: AuthenticatedHttpRequest, execution_id: str) -
         )
     except RerunRefused as refused:
         return api_error(refused.status, refused.code, refused.message)
-    return JsonResponse(
-        {
-            "executionId": str(execution.id),
-            "url": f"/executions/{execution.id}/",
-            "eventsUrl": f"/api/executions/{execution.id}/events",
-        },
-        status=202,
-    )
+    return run_accepted(execution)

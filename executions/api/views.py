@@ -9,7 +9,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from executions.api.body import MAX_INPUT_CHARS, json_object_body, text_field_error
+from executions.api.body import MAX_INPUT_CHARS, json_object_body, run_accepted, text_field_error
 from executions.auth import AuthenticatedHttpRequest, api_error, api_view
 from executions.engine.errors import PipelineConfigError, UnknownPipelineError
 from executions.engine.loader import PipelineEntry, find_pipeline, list_pipelines
@@ -90,14 +90,7 @@ def pipeline_run(request: AuthenticatedHttpRequest, pipeline_id: str) -> HttpRes
         overrides=RunOverrides(mode=mode, tool=body.get("tool")),
         user=request.user,
     )
-    return JsonResponse(
-        {
-            "executionId": str(execution.id),
-            "url": f"/executions/{execution.id}/",
-            "eventsUrl": f"/api/executions/{execution.id}/events",
-        },
-        status=202,
-    )
+    return run_accepted(execution)
 
 
 def _int_param(request: HttpRequest, name: str, default: int, lo: int, hi: int) -> int:
