@@ -242,3 +242,9 @@ def stage_first_token_ts(*, execution_id: Any, stage_id: str) -> int | None:
     retried = events.filter(type="stage:retrying").order_by("-seq").values_list("seq", flat=True).first() or 0
     texts = events.filter(type="stage:output", seq__gt=retried).exclude(payload__output="").order_by("seq")
     return texts.values_list("ts", flat=True).first()
+
+
+def execution_reruns(*, user: User | AnonymousUser, execution: Execution) -> list[Execution]:
+    """The re-runs of ``execution`` this user may see, oldest first (the page's "re-runs" list)."""
+    qs = visible_executions(user).filter(parent_id=execution.pk).order_by("created_at")
+    return list(qs.only("id", "status", "from_stage", "created_at"))

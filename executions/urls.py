@@ -5,6 +5,7 @@ from executions.api import reruns
 from executions.api import views as api
 from executions.live import sse
 from executions.portal import compare as page_compare
+from executions.portal import reruns as page_reruns
 from executions.portal import stream as page_stream
 from executions.portal import views
 
@@ -49,6 +50,8 @@ page_urlpatterns = [
     path("executions/<uuid:execution_id>/", views.execution_detail, name="execution-detail"),
     path("executions/<uuid:execution_id>/cancel", views.execution_cancel_view, name="execution-cancel"),
     path("executions/<uuid:execution_id>/stream", page_stream.execution_stream, name="execution-stream"),
+    path("executions/<uuid:execution_id>/rerun", page_reruns.execution_rerun_view, name="execution-rerun"),
+    path("executions/<uuid:execution_id>/stages/<str:stage_id>/edit", page_reruns.stage_edit_view, name="stage-edit"),
     path("executions/<uuid:execution_id>/stages/<str:stage_id>/", views.stage_text, name="stage-text"),
     path("executions/<uuid:execution_id>/stages/<str:stage_id>/output", views.stage_output, name="stage-output"),
     path("executions/<uuid:execution_id>/stages/<str:stage_id>/view", views.stage_view, name="stage-view"),

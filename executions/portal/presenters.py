@@ -12,6 +12,7 @@ from typing import Any
 
 from executions.engine import wire
 from executions.engine.formatting import format_cost, format_duration
+from executions.reruns import REUSABLE
 
 EXECUTION_LABELS = {
     "queued": "Queued",
@@ -122,6 +123,27 @@ class ExecutionState(wire.RunState):
             known = sum(s.cost for s in done)
             return f"≥ {format_cost(known, 'tool')}" if known else "unknown"
         return format_cost(sum(s.cost for s in done), "tool")
+
+    # --- re-runs (executions/reruns.py decides; these only say what the page offers) ---------------
+
+    @property
+    def rerun_from_ids(self) -> frozenset[str]:
+        """The stages an ended run may be re-run from: those whose earlier stages are all reusable."""
+        if not self.is_final:
+            return frozenset()
+        ids = set()
+        for stage in self.stages:
+            ids.add(stage.id)
+            if stage.status not in REUSABLE:
+                break
+        return frozenset(ids)
+
+    @property
+    def retry_stage(self) -> StageState | None:
+        """A failed, cancelled or interrupted run's first unfinished stage: where a retry starts."""
+        if self.status not in ("failed", "cancelled", "interrupted"):
+            return None
+        return next((s for s in self.stages if s.status not in REUSABLE and isinstance(s, StageState)), None)
 
     def stage(self, stage_id: str | None) -> StageState | None:
         stage = super().stage(stage_id)

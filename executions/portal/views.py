@@ -30,6 +30,7 @@ from executions.portal.presenters import ExecutionState
 from executions.selectors import (
     execution_get_for_user,
     execution_history,
+    execution_reruns,
     execution_run_state,
     stage_output_full,
 )
@@ -200,6 +201,9 @@ def execution_detail(request: HttpRequest, execution_id: UUID) -> HttpResponse:
     # starts, so its panel opening never pushes the page down while the run streams; a stage further
     # down opens itself when it starts.
     upcoming = next((s.id for s in state.stages if not s.is_final), None) if active else None
+    ids = [s.id for s in state.stages]
+    rerun = execution.parent_id and execution.from_stage in ids
+    reused = set(ids[: ids.index(execution.from_stage)]) if rerun else set()
     cards = []
     for stage in state.stages:
         length = stage.output_length
@@ -211,6 +215,8 @@ def execution_detail(request: HttpRequest, execution_id: UUID) -> HttpResponse:
                 "before": before,
                 "length": length,
                 "open": stage.id == upcoming or length > 0 or stage.status == "failed",
+                # a re-run's stages before its fromStage are its parent's, replayed (executions/reruns.py)
+                "reused_from": str(execution.parent_id) if stage.id in reused else "",
             }
         )
     context = {
@@ -220,6 +226,7 @@ def execution_detail(request: HttpRequest, execution_id: UUID) -> HttpResponse:
         "cursor": state.last_seq,
         "active": active,
         "window": OUTPUT_WINDOW,
+        "reruns": execution_reruns(user=request.user, execution=execution),
     }
     return render(request, "executions/execution_detail.html", context)
 
