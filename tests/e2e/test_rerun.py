@@ -38,7 +38,7 @@ def test_edit_and_rerun_a_stage_with_ctrl_enter(page, live, rerun_pipeline, scre
     parent_id = live.run(live.tokens["alice"], "the input", pipeline=rerun_pipeline)
     page.goto(f"/executions/{parent_id}/")
     wait_status(page, "success")
-    assert page.locator("[data-testid=rerun-button]").evaluate_all("els => els.map(e => e.dataset.stageId)") == [
+    assert page.locator("[data-testid=rerun-button]").evaluate_all("els => els.map(e => e.dataset.rerunStage)") == [
         "draft",
         "polish",
     ]
@@ -46,7 +46,7 @@ def test_edit_and_rerun_a_stage_with_ctrl_enter(page, live, rerun_pipeline, scre
     page.locator("[data-stage-id=polish] [data-testid=stage-output-toggle]").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "execution-rerun-buttons.png"), full_page=True)
 
-    page.click("[data-testid=edit-rerun-link][data-stage-id=polish]")
+    page.click("[data-testid=edit-rerun-link][data-rerun-stage=polish]")
     prompt = page.locator("[data-testid=edit-prompt]")
     assert prompt.input_value() == "[fake:text=Polished |first.] {{stages.draft.output}}"
     prompt.fill("[fake:text=Edited |second |time.] {{stages.draft.output}}")

@@ -27,9 +27,9 @@ def make_execution(user: Any, **fields: Any) -> Execution:
 
 
 def _testids(html: str, testid: str) -> list[str]:
-    """The data-stage-id of every element with this data-testid, in page order."""
+    """The stage (data-rerun-stage) of every element with this data-testid, in page order."""
     tags = re.findall(rf'<[^>]*data-testid="{testid}"[^>]*>', html)
-    return [m.group(1) for tag in tags if (m := re.search(r'data-stage-id="([^"]*)"', tag))]
+    return [m.group(1) for tag in tags if (m := re.search(r'data-rerun-stage="([^"]*)"', tag))]
 
 
 def _page(client: Client, execution: Execution) -> str:
@@ -216,3 +216,12 @@ def test_the_history_shows_the_lineage_without_a_query_per_row(people, django_as
         f"↳ re-run of {short} from first",
         f"↳ re-run of {short} from second",
     ]
+
+
+def test_data_stage_id_names_the_stage_panels_alone(people):
+    """Outside tests find a panel by ``[data-stage-id=…]`` (ARCHITECTURE.md's test hooks): the re-run
+    controls name their stage in an attribute of their own."""
+    execution = make_execution(people.alice, status="failed", stage_status={"first": "completed", "second": "failed"})
+    html = _page(people.client(people.alice), execution)
+    assert _testids(html, "retry-button") == ["second"]
+    assert sorted(re.findall(r'data-stage-id="([^"]*)"', html)) == ["first", "second"]
