@@ -73,6 +73,10 @@ async def run(*, quick: bool, log: Callable[[str], None], browser: bool = True) 
     }
 
 
+def versus(result: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return []  # the TypeScript version had no re-runs to set beside it
+
+
 def summary(result: dict[str, Any] | None) -> dict[str, str]:
     return {}  # the contract's summary line has no key for it; the figures are in BENCHMARKS.md
 
