@@ -75,8 +75,14 @@ def _stage_config(execution: Execution, stage_id: str) -> tuple[dict[str, Any], 
     return stage, shown
 
 
+#: the order a stage's model reads in, whatever order the database kept its keys in (PostgreSQL's jsonb
+#: sorts them by length)
+MODEL_KEY_ORDER = ("provider", "model", "tool", "baseURL", "maxTokens", "temperature")
+
+
 def _model_text(model: dict[str, Any]) -> str:
-    return yaml.safe_dump(model, sort_keys=False, allow_unicode=True).strip() if model else ""
+    ordered = {k: model[k] for k in MODEL_KEY_ORDER if k in model} | {k: v for k, v in sorted(model.items())}
+    return yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True).strip() if model else ""
 
 
 def _edits(form: StageEditForm, shown: dict[str, Any]) -> dict[str, Any]:
